@@ -1,0 +1,10 @@
+"""The harness every paper uses: registry, claims, run records, statistics, report.
+
+Kept import-light on purpose: `paperzoo list` must not import torch or scipy.
+"""
+
+from paperzoo.core.claims import Claim, ClaimResult, Evidence
+from paperzoo.core.errors import UserError
+from paperzoo.core.registry import Paper, RunContext, register
+
+__all__ = ["Claim", "ClaimResult", "Evidence", "Paper", "RunContext", "UserError", "register"]

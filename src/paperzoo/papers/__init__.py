@@ -1,0 +1,1 @@
+"""One package per paper; each registers itself from its `experiment.py`."""

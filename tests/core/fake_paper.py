@@ -1,0 +1,48 @@
+"""A tiny paper for harness tests: registered through PAPERZOO_PLUGINS, never shipped in src/.
+
+Preset "quick" runs; "boom" raises after writing an artifact; "interrupt" raises KeyboardInterrupt.
+"""
+
+from paperzoo.core import Claim, Evidence, Paper, RunContext, register
+
+
+def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from paperzoo.core.stats import summarize
+
+    values = [float(np.random.default_rng(seed).normal(1.0, 0.1)) for seed in ctx.track(seeds, description="seeds")]
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot(values, "o-")
+    ctx.save_figure(fig, "values.png")
+    if config["mode"] == "raise":
+        raise RuntimeError("injected failure after an artifact was written")
+    if config["mode"] == "interrupt":
+        raise KeyboardInterrupt
+    return {"value": summarize(values), "threshold": config["threshold"], "label": "fake <b>&"}
+
+
+def _mean_positive(m: dict) -> Evidence:
+    mean = m["value"]["mean"]
+    return Evidence(mean, mean > 0, f"mean {mean:.3f} over {len(m['value']['per_seed'])} seeds")
+
+
+def _above_threshold(m: dict) -> Evidence:
+    mean = m["value"]["mean"]
+    return Evidence(mean, mean > m["threshold"], f"mean {mean:.3f} vs threshold {m['threshold']}")
+
+
+PAPER = register(Paper(
+    id="fake-paper", title="A fake paper for harness tests", arxiv="0000.00000",
+    presets={"quick": {"seeds": 2, "mode": "ok", "threshold": 5.0},
+             "boom": {"seeds": 1, "mode": "raise", "threshold": 5.0},
+             "interrupt": {"seeds": 1, "mode": "interrupt", "threshold": 5.0}},
+    claims=[Claim("mean-positive", "The mean is positive", "> 0", _mean_positive),
+            Claim("above-threshold", "The mean beats the threshold", "> 5", _above_threshold),
+            Claim("never-measured", "A metric the run does not produce", "present", lambda m: Evidence(
+                m["absent"], True))],
+    run=run, summary="harness test fixture", key_metrics=("value",)))
