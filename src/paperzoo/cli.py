@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -87,6 +89,21 @@ class _Progress:
             self.bars.remove_task(task)
 
 
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send everything written to stdout, by Python or by child processes, to stderr meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _print_claims(console: Any, record: Any) -> None:
     from rich.table import Table
 
@@ -147,7 +164,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
     progress = _Progress()
     records, crashed = [], []
-    with progress.bars:
+    with _stdout_to_stderr() if args.json else nullcontext(), progress.bars:
         overall = progress.bars.add_task("papers", total=len(papers))
         for paper in papers:
             progress.bars.update(overall, description=f"{paper.id} [{args.preset}]")

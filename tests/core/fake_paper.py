@@ -15,6 +15,7 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
 
     from paperzoo.core.stats import summarize
 
+    print("chatter on stdout from a library")  # --json must keep stdout pure JSON all the same
     values = [float(np.random.default_rng(seed).normal(1.0, 0.1)) for seed in ctx.track(seeds, description="seeds")]
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot(values, "o-")

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from paperzoo.core import Claim, Evidence, UserError
-from paperzoo.core import stats
+from paperzoo.core import Claim, Evidence, UserError, stats
 from paperzoo.core.claims import ClaimResult
 from paperzoo.core.records import RunRecord, atomic_write_text, jsonable
 from paperzoo.core.report import build_report, format_value
