@@ -1,0 +1,45 @@
+import json
+
+from paperzoo.core.context import RunContext
+from paperzoo.core.records import jsonable
+from paperzoo.core.registry import get
+from paperzoo.papers.noise_qat import experiment
+
+
+def _paired_block(diffs):
+    from paperzoo.papers.noise_qat.experiment import _paired
+
+    return _paired([d for d in diffs], [0.0] * len(diffs))
+
+
+def _metrics(diffs):
+    block = _paired_block(diffs)
+    summary = {"mean": 1.0, "std": 0.0, "ci95": [1.0, 1.0], "per_seed": [1.0]}
+    return {"nt_vs_lsq_acc": block, "lsq_minus_nt_sharpness": block, "lsq_minus_nt_instability": block,
+            "primary_setting": "mlp-w2a2", "selected_lambda0": 1.0, "lsq_acc": summary, "nt_acc": summary,
+            "ptq_acc": summary, "fp32_acc": summary}
+
+
+def test_claims_need_a_significant_positive_paired_difference_over_ten_seeds():
+    paper = get("noise-qat")
+    held = [c.evaluate(_metrics([0.5 + 0.1 * i for i in range(10)])) for c in paper.claims]
+    assert all(r.passed for r in held) and held[0].observed["p"] < 0.05
+    mixed = [c.evaluate(_metrics([(-1) ** i * 0.5 for i in range(10)])) for c in paper.claims]
+    assert not any(r.passed for r in mixed)
+    few = [c.evaluate(_metrics([1.0, 2.0, 3.0])) for c in paper.claims]
+    assert not any(r.passed for r in few) and "fewer than 10 seeds" in few[0].detail
+    assert not paper.claims[0].evaluate({}).passed  # nothing measured, nothing held
+
+
+def test_tiny_run_produces_metrics_and_figures(tmp_path):
+    config = {**experiment.PRESETS["quick"], "seeds": 2, "fp_epochs": 1, "qat_epochs": 2, "mlp_hidden": [16],
+              "sharpness_draws": 2, "sharpness_samples": 100, "instability_epochs": 2, "additive": True}
+    metrics = jsonable(experiment.run(config, [0, 1], RunContext(tmp_path)))
+    json.dumps(metrics)
+    assert len(metrics["nt_vs_lsq_acc"]["diff"]["per_seed"]) == 2
+    assert set(metrics["sharpness"]) == {"lsq", "nt-l1", "additive"}
+    assert metrics["integer_max_abs_diff"] < 1e-4
+    assert 0 <= metrics["ptq_acc"]["mean"] <= 100
+    assert {p.name for p in tmp_path.iterdir()} == {"paired_accuracy.png", "sharpness_vs_rho.png",
+                                                   "lambda_schedule.png", "validation_curves.png"}
+    assert experiment.PRESETS["quick"]["seeds"] >= 10 and experiment.PRESETS["full"]["seeds"] >= 10
