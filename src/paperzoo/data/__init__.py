@@ -10,5 +10,6 @@ Example:
 """
 
 from paperzoo.data.datasets import Split, cache_dir, digits, fashion_mnist, mnist1d
+from paperzoo.data.text import bbc_news
 
-__all__ = ["Split", "cache_dir", "digits", "fashion_mnist", "mnist1d"]
+__all__ = ["Split", "bbc_news", "cache_dir", "digits", "fashion_mnist", "mnist1d"]

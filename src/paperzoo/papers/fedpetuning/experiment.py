@@ -1,0 +1,304 @@
+"""Reproduction of FedPETuning (arXiv 2212.10025) on BBC News with all-MiniLM-L6-v2 and Flower."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from paperzoo.core import Claim, Evidence, Paper, RunContext, register
+
+# Method variants: name -> PETConfig keyword arguments. The claims use the first five.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "full": {"method": "full"},
+    "lora": {"method": "lora", "rank": 8},
+    "adapter": {"method": "adapter", "bottleneck": 16},
+    "prefix": {"method": "prefix", "prefix_tokens": 16},
+    "bitfit": {"method": "bitfit"},
+    "adapter64": {"method": "adapter", "bottleneck": 64},
+    "prefix_proj": {"method": "prefix", "prefix_tokens": 16, "prefix_projection": True},
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"seeds": 2, "methods": ["full", "lora", "adapter", "prefix", "bitfit"], "alphas": [0.1, 1.0],
+              "num_layers": 2, "n_train": 600, "n_valid": 100, "n_test": 400, "max_len": 32, "rounds": 5,
+              "num_clients": 10, "clients_per_round": 5, "local_epochs": 1, "batch_size": 16,
+              "central_epochs": 3, "train_pooler": False,
+              # 5 rounds instead of 100: the upper end of the paper's lr grid {5e-5 .. 1e-2}
+              "lr": {"full": 5e-4, "lora": 5e-3, "adapter": 5e-3, "prefix": 5e-3, "bitfit": 1e-2}},
+    "full": {"seeds": 5, "methods": list(VARIANTS), "alphas": [0.1, 1.0, 10.0],
+             "num_layers": None, "n_train": None, "n_valid": None, "n_test": None, "max_len": 128, "rounds": 15,
+             "num_clients": 10, "clients_per_round": 5, "local_epochs": 1, "batch_size": 16,
+             "central_epochs": 5, "train_pooler": False,
+             "lr": {"full": 5e-5, "lora": 1e-3, "adapter": 1e-3, "prefix": 1e-3, "bitfit": 3e-3}},
+}
+
+MB = 1e6
+
+
+def _central(config: dict, seed: int) -> dict[str, float]:
+    """Centralised references on the same split: full fine-tuning (best valid epoch) and TF-IDF + LR."""
+    import torch
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from paperzoo.core.seeding import seed_everything
+
+    from .federation import model_for, task_for
+    from .pet import PETConfig, load_trainable_state_dict, trainable_state_dict
+    from .training import evaluate, train_local
+
+    s = _settings(config, alpha=1.0, seed=seed)
+    task = task_for(s)
+    seed_everything(seed)
+    model = model_for(PETConfig("full", train_pooler=config["train_pooler"]), s, task.num_labels)
+    best, best_state = -1.0, None
+    for epoch in range(config["central_epochs"]):
+        train_local(model, task.train, lr=config["lr"]["full"], epochs=1, batch_size=s.batch_size,
+                    seed=seed * 31 + epoch)
+        acc, _ = evaluate(model, task.valid)
+        if acc > best:
+            best, best_state = acc, {k: v.clone() for k, v in trainable_state_dict(model).items()}
+    load_trainable_state_dict(model, best_state)
+    ft_test, _ = evaluate(model, task.test)
+    del model
+    torch.set_num_threads(1)
+    vec = TfidfVectorizer(sublinear_tf=True, min_df=2)
+    clf = LogisticRegression(max_iter=2000).fit(vec.fit_transform(task.train_texts), task.train.labels.numpy())
+    lr_test = float((clf.predict(vec.transform(task.test_texts)) == task.test.labels.numpy()).mean())
+    return {"central_ft": float(ft_test), "tfidf_lr": lr_test}
+
+
+def _settings(config: dict, alpha: float, seed: int):  # noqa: ANN202
+    from .federation import FedSettings
+
+    keys = ("rounds", "num_clients", "clients_per_round", "local_epochs", "batch_size", "n_train", "n_valid",
+            "n_test", "max_len", "num_layers")
+    return FedSettings(alpha=float(alpha), seed=int(seed), **{k: config[k] for k in keys})
+
+
+def _cumulative_mb_to(valid_acc: list[float], bytes_per_round: list[int], target: float) -> float | None:
+    """MB sent + received until the validation accuracy after a round first reaches `target` (None: never)."""
+    total = 0
+    for acc, b in zip(valid_acc[1:], bytes_per_round, strict=True):
+        total += b
+        if acc >= target:
+            return total / MB
+    return None
+
+
+def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
+    from dataclasses import replace
+
+    import numpy as np
+
+    from paperzoo.core.seeding import seed_everything
+    from paperzoo.core.stats import paired_t, summarize
+
+    from .federation import run_many, task_for
+    from .pet import PETConfig
+
+    seed_everything(seeds[0])
+    methods, alphas = list(config["methods"]), [float(a) for a in config["alphas"]]
+    unknown = set(methods) - set(VARIANTS)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {list(VARIANTS)}")
+    runs, keys = [], []
+    for seed in seeds:
+        for alpha in alphas:
+            for name in methods:
+                pet = PETConfig(**VARIANTS[name], train_pooler=config["train_pooler"])
+                runs.append((pet, replace(_settings(config, alpha, seed), lr=config["lr"][pet.method])))
+                keys.append((name, alpha, seed))
+    with ctx.stage(f"one Flower simulation: {len(runs)} federated runs ({len(methods)} methods x "
+                   f"{len(alphas)} alphas x {len(seeds)} seeds)"):
+        results = dict(zip(keys, run_many(runs), strict=True))
+    central = {}
+    for seed in ctx.track(seeds, description="centralised references"):
+        central[seed] = _central(config, seed)
+
+    def acc(name: str, alpha: float) -> list[float]:
+        return [100 * results[(name, alpha, s)].best_test_accuracy for s in seeds]
+
+    accuracy = {name: {str(a): summarize(acc(name, a)) for a in alphas} for name in methods}
+    comm: dict[str, dict[str, Any]] = {}
+    for name in methods:
+        rs = [r for (n, _, _), r in results.items() if n == name]
+        measured = float(np.mean([b for r in rs for b in r.bytes_per_round]))
+        analytic = float(np.mean([4 * r.trainable_params * (md + mu) for r in rs
+                                  for md, mu in zip(r.messages_down, r.messages_up, strict=True)]))
+        comm[name] = {"trainable_params": rs[0].trainable_params, "bytes_per_round": measured,
+                      "analytic_bytes_per_round": analytic, "overhead_fraction": measured / analytic - 1}
+    if "full" in comm:
+        for name in methods:
+            comm[name]["reduction_vs_full"] = comm["full"]["bytes_per_round"] / comm[name]["bytes_per_round"]
+    mb_to_target: dict[str, list[float | None]] = {}
+    if "full" in methods and 1.0 in alphas:
+        for name in methods:
+            mb_to_target[name] = []
+            for s in seeds:
+                target = 0.95 * results[("full", 1.0, s)].best_valid_accuracy
+                r = results[(name, 1.0, s)]
+                mb_to_target[name].append(_cumulative_mb_to(r.valid_accuracy, r.bytes_per_round, target))
+    drop = {}
+    if {0.1, 1.0} <= set(alphas):
+        for name in methods:
+            d = [a - b for a, b in zip(acc(name, 1.0), acc(name, 0.1), strict=True)]
+            drop[name] = summarize(d)
+    pet_gap = None
+    if {"full", "lora", "adapter"} <= set(methods) and 1.0 in alphas:
+        best_pet = max(("lora", "adapter"), key=lambda n: np.mean(acc(n, 1.0)))
+        gaps = [f - p for f, p in zip(acc("full", 1.0), acc(best_pet, 1.0), strict=True)]
+        pet_gap = {"best_pet": best_pet, **summarize(gaps),
+                   "paired_t": _test_dict(paired_t(acc("full", 1.0), acc(best_pet, 1.0))) if len(seeds) > 1 else None}
+    curves = {name: {str(a): {"valid_accuracy": np.mean([results[(name, a, s)].valid_accuracy for s in seeds],
+                                                        0).tolist(),
+                              "cumulative_mb": (np.cumsum(results[(name, a, seeds[0])].bytes_per_round) / MB).tolist()}
+                     for a in alphas} for name in methods}
+    _figures(ctx, methods, alphas, accuracy, comm, curves, central)
+    return {
+        "accuracy": accuracy,
+        "communication": comm,
+        "skew_drop": drop,
+        "pet_minus_ft_gap": pet_gap,
+        "mb_to_target": mb_to_target,
+        "central_ft_accuracy": summarize([100 * central[s]["central_ft"] for s in seeds]),
+        "majority_class_accuracy": float(100 * max(_majority(task_for(_settings(config, 1.0, s)).test.labels.numpy())
+                                                    for s in seeds)),
+        "tfidf_lr_accuracy": summarize([100 * central[s]["tfidf_lr"] for s in seeds]),
+        "curves": curves,
+        "failures": int(sum(sum(r.failures) for r in results.values())),
+        "aggregation": "FedAvg weighted by num-examples (equal client sizes, the last client takes leftovers)",
+        "runs": [{"method": n, "alpha": a, "seed": s, "best_round": r.best_round,
+                  "best_valid_accuracy": r.best_valid_accuracy, "best_test_accuracy": r.best_test_accuracy,
+                  "valid_accuracy": r.valid_accuracy, "bytes_down": r.bytes_down, "bytes_up": r.bytes_up,
+                  "seconds": r.seconds} for (n, a, s), r in results.items()],
+    }
+
+
+def _majority(labels: Any) -> float:
+    import numpy as np
+
+    return float(np.bincount(labels).max() / len(labels))
+
+
+def _test_dict(result: Any) -> dict[str, float]:
+    return {"statistic": float(result.statistic), "p": float(result.pvalue), "effect": float(result.effect)}
+
+
+def _figures(ctx: RunContext, methods, alphas, accuracy, comm, curves, central) -> None:  # noqa: ANN001
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    a_ref = "1.0" if "1.0" in curves[methods[0]] else str(alphas[-1])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name in methods:
+        c = curves[name][a_ref]
+        ax.plot(c["cumulative_mb"], c["valid_accuracy"][1:], marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set(xlabel="cumulative MB sent + received", ylabel="validation accuracy",
+           title=f"accuracy vs communication (alpha = {a_ref}, mean over seeds)")
+    ax.legend()
+    ctx.save_figure(fig, "accuracy_vs_mb.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width = 0.8 / len(alphas)
+    for j, a in enumerate(alphas):
+        means = [accuracy[n][str(a)]["mean"] for n in methods]
+        stds = [accuracy[n][str(a)]["std"] for n in methods]
+        ax.bar(np.arange(len(methods)) + j * width, means, width, yerr=stds, label=f"alpha = {a}")
+    ax.axhline(np.mean([v["central_ft"] for v in central.values()]) * 100, ls="--", c="k", label="central FT")
+    ax.axhline(np.mean([v["tfidf_lr"] for v in central.values()]) * 100, ls=":", c="gray", label="TF-IDF + LR")
+    ax.set_xticks(np.arange(len(methods)) + width * (len(alphas) - 1) / 2, methods)
+    ax.set(ylabel="test accuracy (%)", title="accuracy per method and label skew")
+    ax.legend(fontsize=8)
+    ctx.save_figure(fig, "accuracy_per_alpha.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    x = np.arange(len(methods))
+    ax.bar(x - 0.2, [comm[n]["bytes_per_round"] for n in methods], 0.4, label="measured (count_bytes)")
+    ax.bar(x + 0.2, [comm[n]["analytic_bytes_per_round"] for n in methods], 0.4, label="4 B x params x messages")
+    ax.set_yscale("log")
+    ax.set_xticks(x, methods)
+    ax.set(ylabel="bytes per round (down + up)", title="communication per round")
+    ax.legend()
+    ctx.save_figure(fig, "bytes_per_round.png")
+
+
+# ----------------------------------------------------------------------------------- claims
+def _comm_reduction(m: dict) -> Evidence:
+    c = m["communication"]
+    red = {n: c[n]["reduction_vs_full"] for n in ("lora", "bitfit")}
+    over = {n: c[n]["overhead_fraction"] for n in ("full", "lora", "bitfit")}
+    ok = all(v >= 100 for v in red.values()) and all(abs(v) <= 0.05 for v in over.values())
+    detail = ", ".join(f"{n}: {c[n]['bytes_per_round'] / MB:.3f} MB/round ({c[n].get('reduction_vs_full', 1):.0f}x)"
+                       for n in c) + "; measured/analytic - 1: " + ", ".join(f"{n} {v:+.2%}" for n, v in over.items())
+    return Evidence({n: round(v, 1) for n, v in red.items()}, ok, detail)
+
+
+def _pet_near_ft(m: dict) -> Evidence:
+    g = m["pet_minus_ft_gap"]
+    p = g["paired_t"]["p"] if g.get("paired_t") else float("nan")
+    ft, chance = m["accuracy"]["full"]["1.0"]["mean"], m["majority_class_accuracy"]
+    learned = ft >= chance + 10  # a gap between two models at chance level says nothing
+    return Evidence(round(g["mean"], 2), learned and g["mean"] <= 3.0,
+                    f"FT - {g['best_pet']} at alpha=1.0 = {g['mean']:.2f} points (per seed {g['per_seed']}, "
+                    f"paired t p={p:.3g}); FT {ft:.1f}% vs majority class {chance:.1f}%"
+                    f"{'' if learned else ' (FT not above chance: not measurable)'}; few seeds: low power")
+
+
+def _skew_hurts(m: dict) -> Evidence:
+    d = {n: v["mean"] for n, v in m["skew_drop"].items()}
+    base = [n for n in ("full", "lora", "adapter", "prefix", "bitfit") if n in d]
+    positive = sum(d[n] > 0 for n in base)
+    return Evidence(positive, positive >= 4, "acc(alpha=1.0) - acc(alpha=0.1), points: " +
+                    ", ".join(f"{n} {d[n]:+.2f}" for n in base))
+
+
+def _mb_to_target(m: dict) -> Evidence:
+    t = m["mb_to_target"]
+
+    def mean(v: list) -> float:
+        return math.inf if any(x is None for x in v) else sum(v) / len(v)
+
+    ft, lora = mean(t["full"]), mean(t["lora"])
+    ratio = ft / lora if lora not in (0, math.inf) else 0.0
+    return Evidence(round(ratio, 1) if math.isfinite(ratio) else None, ratio >= 10,
+                    f"MB until valid acc >= 95% of FT's best: FT {t['full']}, LoRA {t['lora']} (None = never)")
+
+
+def _lora_bitfit_robust(m: dict) -> Evidence:
+    d = {n: v["mean"] for n, v in m["skew_drop"].items()}
+    robust, fragile = (d["lora"] + d["bitfit"]) / 2, (d["adapter"] + d["prefix"]) / 2
+    return Evidence({"lora_bitfit": round(robust, 2), "adapter_prefix": round(fragile, 2)}, robust < fragile,
+                    f"mean drop alpha 1.0 -> 0.1: LoRA/BitFit {robust:.2f} vs adapter/prefix {fragile:.2f} points")
+
+
+PAPER = register(Paper(
+    id="fedpetuning",
+    title="FedPETuning: When Federated Learning Meets the Parameter-Efficient Tuning Methods of Pre-trained "
+          "Language Models",
+    arxiv="2212.10025",
+    presets=PRESETS,
+    claims=[
+        Claim("comm-reduction", "PETuning heavily cuts communication (measured bytes per round)",
+              "12-190x fewer parameters than FT on RoBERTa (BitFit 190x, LoRA ~140x)", _comm_reduction),
+        Claim("pet-near-ft", "PETuning keeps acceptable accuracy: best of LoRA/adapter within 3 points of FT at "
+              "alpha=1.0", "FT 87.0 vs adapter 86.2 / LoRA 84.8 (GLUE average)", _pet_near_ft),
+        Claim("skew-hurts", "All methods degrade under strong label skew (alpha 1.0 -> 0.1), >= 4 of 5 methods",
+              "QNLI drops: FT 7.0, AP 38.4, LR 12.0, PF 35.3, BF 7.6 points", _skew_hurts),
+        Claim("mb-to-target", "PET reaches a target accuracy with far less communication: LoRA >= 10x fewer MB "
+              "than FT to 95% of FT's best validation accuracy", "~140x fewer bytes per round for LoRA",
+              _mb_to_target),
+        Claim("lora-bitfit-robust", "LoRA and BitFit degrade more gracefully under skew than adapter and prefix",
+              "QNLI drop: LR 12.0, BF 7.6 vs AP 38.4, PF 35.3", _lora_bitfit_robust),
+    ],
+    run=run,
+    summary="Federated parameter-efficient tuning (LoRA, adapters, deep prefix, BitFit) of a BERT on Flower",
+    readme=Path(__file__).with_name("README.md"),
+    key_metrics=("communication", "accuracy", "pet_minus_ft_gap", "skew_drop", "central_ft_accuracy",
+                 "tfidf_lr_accuracy"),
+))
