@@ -72,8 +72,9 @@ def test_chain_split_beats_extremes_and_matches_mincut(edgenet_profile):
         L = len(prof.nodes) - 1
         assert plan.predicted_s <= min(lat[(0,)], lat[(L,)]) + 1e-12
         assert mincut_partition(prof, [DEV, CLOUD], links).predicted_s == plan.predicted_s
-    three = chain_split(prof, [DEV, EDGE, CLOUD], [Link(1e8, 0.002), Link(1e7, 0.008)])
-    assert three.predicted_s == mincut_partition(prof, [DEV, EDGE, CLOUD], [Link(1e8, 0.002), Link(1e7, 0.008)]).predicted_s
+    links = [Link(1e8, 0.002), Link(1e7, 0.008)]
+    three = chain_split(prof, [DEV, EDGE, CLOUD], links)
+    assert three.predicted_s == mincut_partition(prof, [DEV, EDGE, CLOUD], links).predicted_s
 
 
 def test_bad_input_is_named(edgenet_profile):
@@ -105,4 +106,5 @@ def test_latency_model_predicts_layer_times():
                          NodeProfile("c", 1.0, 4, ("fc",), "conv", (1.0, 1.0, 1.0, 1.0))))
     with pytest.raises(ValueError, match="no fitted latency model"):
         lm.predict(prof)
-    assert lm.predict_node(prof.nodes[1]) > lm.predict_node(NodeProfile("s", 0, 4, ("x",), "linear", (64.0, 10.0, 640.0)))
+    small = NodeProfile("s", 0, 4, ("x",), "linear", (64.0, 10.0, 640.0))
+    assert lm.predict_node(prof.nodes[1]) > lm.predict_node(small)

@@ -44,7 +44,7 @@ def test_split_is_bit_identical_through_the_wire(model_cls):
         header, tensors = wire.encode_graph(part.module)
         remote = wire.decode_graph(*wire.decode(wire.encode(tensors, header)))
         _, sent = wire.decode(wire.encode(values))
-        values = dict(zip(part.outputs, remote(*(sent[k] for k in part.inputs))))
+        values = dict(zip(part.outputs, remote(*(sent[k] for k in part.inputs)), strict=False))
     with torch.no_grad():
         assert torch.equal(values[prof.names[-1]], model(x))
 

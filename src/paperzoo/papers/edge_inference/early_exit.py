@@ -97,7 +97,7 @@ def train_early_exit(net: EarlyExitNet, x: torch.Tensor, y: torch.Tensor, epochs
     net.train()
     for _ in range(epochs):
         for idx in torch.randperm(len(x), generator=gen).split(batch_size):
-            loss = sum(wn * F.cross_entropy(out, y[idx]) for wn, out in zip(w, net(x[idx])))
+            loss = sum(wn * F.cross_entropy(out, y[idx]) for wn, out in zip(w, net(x[idx]), strict=False))
             opt.zero_grad()
             loss.backward()
             opt.step()

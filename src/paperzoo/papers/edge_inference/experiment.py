@@ -116,7 +116,8 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
             ape = [abs(pred[k] - m) / m for k, m in measured.items()]
             chain.append({"bandwidth_mbps": bw, "L": len(prof.nodes) - 1, "k_star": k_star, "k_reg": k_reg,
                           "predicted_s": pred, "regression_s": reg, "measured_s": measured,
-                          "ratio_planner": measured[k_star] / best_meas, "ratio_regression": measured[k_reg] / best_meas,
+                          "ratio_planner": measured[k_star] / best_meas,
+                          "ratio_regression": measured[k_reg] / best_meas,
                           "mape": float(np.mean(ape))})
         metrics["chain"] = chain
 
@@ -154,12 +155,14 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
             for _ in range(config["dags_2tier"]):
                 g = _random_dag(rng, int(rng.integers(3, config["dag_nodes_2tier"] + 1)))
                 links = [Link(float(rng.choice([0.1, 1, 10, 100])) * 1e6, 0.010)]
-                equal2 += mincut_partition(g, tiers2, links).predicted_s == brute_force_partition(g, tiers2, links).predicted_s
+                optimal = brute_force_partition(g, tiers2, links).predicted_s
+                equal2 += mincut_partition(g, tiers2, links).predicted_s == optimal
             for _ in range(config["dags_3tier"]):
                 g = _random_dag(rng, int(rng.integers(3, config["dag_nodes_3tier"] + 1)))
                 links = [Link(float(rng.choice([1, 10, 100])) * 1e6, 0.002),
                          Link(float(rng.choice([1, 10, 100])) * 1e6, 0.008)]
-                equal3 += mincut_partition(g, tiers3, links).predicted_s == brute_force_partition(g, tiers3, links).predicted_s
+                optimal = brute_force_partition(g, tiers3, links).predicted_s
+                equal3 += mincut_partition(g, tiers3, links).predicted_s == optimal
             metrics["mincut"] = {"equal_2tier": equal2, "n_2tier": config["dags_2tier"],
                                  "equal_3tier": equal3, "n_3tier": config["dags_3tier"]}
             dag = DagNet().eval()
@@ -193,9 +196,9 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
             with torch.no_grad():
                 for i in range(config["latency_samples"]):
                     xi = x_te[i:i + 1]
-                    for fn, out in ((lambda: net.predict(xi), lat_exit), (lambda: net(xi), lat_full)):
+                    for fn, out in ((net.predict, lat_exit), (net, lat_full)):
                         t = time.perf_counter()
-                        fn()
+                        fn(xi)
                         out.append(dev.slowdown * (time.perf_counter() - t))
             ee.append({"seed": seed, "acc_exit": acc_exit, "acc_full": acc_full, "threshold": net.thresholds[0],
                        "exit_rates": [float((where == n).float().mean()) for n in range(net.n_exits)],
@@ -237,7 +240,8 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
         diffs = {}
         for mode in ("layerwise", "fused"):
             for p in (2, 3, 4):
-                diffs[f"{mode}-{p}"] = float((SpatialPartition(feats, p, mode).forward(x) - feats(x)).abs().max().detach())
+                split = SpatialPartition(feats, p, mode).forward(x)
+                diffs[f"{mode}-{p}"] = float((split - feats(x)).abs().max().detach())
         local = []
         for _ in range(config["d2d_reps"]):
             t = time.perf_counter()
@@ -278,7 +282,8 @@ def _split_moves(m):
 def _plan_near_best(m):
     r = [round(c["ratio_planner"], 3) for c in m["chain"]]
     mape = [round(c["mape"], 3) for c in m["chain"]]
-    return Evidence(r, max(r) <= 1.10, f"measured(k*)/best measured per bandwidth {r}; predicted-vs-measured MAPE {mape}")
+    return Evidence(r, max(r) <= 1.10,
+                    f"measured(k*)/best measured per bandwidth {r}; predicted-vs-measured MAPE {mape}")
 
 
 def _regression_plan(m):
@@ -297,7 +302,8 @@ def _mincut(m):
 def _three_tier(m):
     cells = [(g["de_mbps"], g["ec_mbps"], g["best_measured"], round(g["three_tier_gain"], 3)) for g in m["three_tier"]]
     ok = any(g["best_measured"] == "three-tier" and g["three_tier_gain"] >= 0.05 for g in m["three_tier"])
-    return Evidence(cells, ok, "(B_de, B_ec, best measured family, gain of best three-tier over best two-tier) per cell")
+    return Evidence(cells, ok, f"(B_de, B_ec, best measured family, gain of best three-tier over best two-tier) "
+                               f"per cell: {cells}")
 
 
 def _early_exit(m):
@@ -322,7 +328,8 @@ def _edgent(m):
 def _d2d_exact(m):
     d = m["d2d"]["max_abs_diff"]
     worst = max(d.values())
-    return Evidence(worst, worst <= 1e-5, f"max |split - unsplit| over modes and P in (2, 3, 4), in-process and runtime: {worst:.2e}")
+    return Evidence(worst, worst <= 1e-5,
+                    f"max |split - unsplit| over modes and P in (2, 3, 4), in-process and runtime: {worst:.2e}")
 
 
 def _d2d_speedup(m):

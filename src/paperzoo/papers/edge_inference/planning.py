@@ -66,7 +66,7 @@ class Plan:
     def describe(self) -> dict:
         names = self.profile.names
         return {"method": self.method, "predicted_s": self.predicted_s,
-                "per_tier": {t.name: [n for n, a in zip(names, self.assignment) if a == i]
+                "per_tier": {t.name: [n for n, a in zip(names, self.assignment, strict=False) if a == i]
                              for i, t in enumerate(self.tiers)}}
 
 
@@ -97,15 +97,16 @@ def plan_cost_ns(profile: GraphProfile, assignment: Sequence[int], tiers: Sequen
         raise ValueError(f"assignment has {len(assignment)} entries for {len(nodes)} nodes")
     if assignment[0] != 0:
         raise ValueError("the input node must stay on the device (tier 0)")
-    tier_of = dict(zip(profile.names, assignment))
+    tier_of = dict(zip(profile.names, assignment, strict=False))
     furthest = dict.fromkeys(profile.names, -1)
     for node in nodes:
         for u in node.inputs:
             if tier_of[u] > tier_of[node.name]:
-                raise ValueError(f"data would flow back from tier {tier_of[u]} to {tier_of[node.name]} at {node.name!r}")
+                raise ValueError(f"data would flow back from tier {tier_of[u]} to {tier_of[node.name]} "
+                                 f"at {node.name!r}")
             furthest[u] = max(furthest[u], tier_of[node.name])
     total = 0
-    for node, tier in zip(nodes, assignment):
+    for node, tier in zip(nodes, assignment, strict=False):
         total += _ns(node.seconds * tiers[tier].slowdown)
         total += sum(_ns(links[ln].transfer(node.out_bytes)) for ln in range(tier, max(furthest[node.name], tier)))
     last = nodes[-1]

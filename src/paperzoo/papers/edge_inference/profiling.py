@@ -54,7 +54,8 @@ class GraphProfile:
         """The same graph with node times replaced (e.g. by a LatencyModel's predictions)."""
         if len(seconds) != len(self.nodes):
             raise ValueError(f"seconds has {len(seconds)} entries for {len(self.nodes)} nodes")
-        return GraphProfile(tuple(replace(n, seconds=float(s)) for n, s in zip(self.nodes, seconds)), self.meta)
+        nodes = tuple(replace(n, seconds=float(s)) for n, s in zip(self.nodes, seconds, strict=True))
+        return GraphProfile(nodes, self.meta)
 
 
 def _nbytes(value) -> int:

@@ -97,7 +97,8 @@ class TierService:
             if self.next_channel is not None:
                 self.next_channel.close()
             nxt = header.get("next")
-            self.next_channel = grpc.insecure_channel(nxt, options=channel_options(self.max_message_bytes)) if nxt else None
+            options = channel_options(self.max_message_bytes)
+            self.next_channel = grpc.insecure_channel(nxt, options=options) if nxt else None
             self.part, self.stack, self.inputs, self.outputs = part, stack, inputs, outputs
             self.slowdown, self.link_next, self.link_prev = float(slowdown), link_next, link_prev
             self.timeout = float(header.get("timeout_s", 60.0))
@@ -119,7 +120,7 @@ class TierService:
                     out = dilated(lambda: self.part(*(values[n] for n in self.inputs)), self.slowdown)
             except (RuntimeError, ValueError, TypeError) as exc:  # e.g. a tensor of the wrong shape
                 self._abort_bad(context, exc)
-            result = dict(zip(self.outputs, out))
+            result = dict(zip(self.outputs, out, strict=False))
             if self.next_channel is not None:
                 emulate(self.link_next, wire.payload_bytes(result))
                 try:

@@ -20,6 +20,8 @@ from . import wire
 from .planning import Link
 from .serve import call, channel_options, dilated, emulate
 
+D2D_LINK = Link(100e6, 0.001)  # default device-device link: 100 Mbit/s, 1 ms
+
 SUPPORTED = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.ReLU)
 
 
@@ -37,7 +39,7 @@ def _geometry(layer: nn.Module) -> tuple[int, int, int]:
 
 def run_layers(layers: Sequence[nn.Module], x: torch.Tensor, pads: Sequence[Sequence[int]]) -> torch.Tensor:
     """Apply `layers` to a row tile `x`, padding rows only by the given (top, bottom) per layer."""
-    for layer, (top, bottom) in zip(layers, pads):
+    for layer, (top, bottom) in zip(layers, pads, strict=False):
         if isinstance(layer, nn.ReLU):
             x = torch.relu(x)
             continue
@@ -173,7 +175,7 @@ class D2DRuntime:
     """
 
     def __init__(self, partition: SpatialPartition, head: nn.Module | None = None, slowdown: float = 10.0,
-                 link: Link = Link(100e6, 0.001), addresses: Sequence[str] | None = None, timeout_s: float = 30.0):
+                 link: Link = D2D_LINK, addresses: Sequence[str] | None = None, timeout_s: float = 30.0):
         if not isinstance(partition, SpatialPartition):
             raise TypeError(f"partition must be a SpatialPartition, got {type(partition).__name__}")
         if addresses is not None and len(addresses) < partition.n_workers:
@@ -220,12 +222,12 @@ class D2DRuntime:
         for lo_layer, hi_layer, tiles in self.partition.jobs(x):
             results: list = [None] * len(tiles)
 
-            def send(j, lo, hi, pads, src=x, s=lo_layer, e=hi_layer):
+            def send(j, lo, hi, pads, src=x, s=lo_layer, e=hi_layer, out=results):
                 tile = src[:, :, lo:hi + 1].contiguous()
                 emulate(link, wire.payload_bytes({"x": tile}))
                 reply = call(self.channels[j], "Stripe", wire.encode({"x": tile}, {"start": s, "end": e, "pads": pads}),
                              timeout=self.timeout_s)
-                results[j] = wire.decode(reply)[1]["y"]
+                out[j] = wire.decode(reply)[1]["y"]
 
             threads = [threading.Thread(target=send, args=(j, *t)) for j, t in enumerate(tiles)]
             for t in threads:

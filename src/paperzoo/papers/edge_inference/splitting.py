@@ -29,7 +29,7 @@ class Part:
             raise ValueError(f"part for tier {self.tier} is missing inputs {missing}")
         with torch.no_grad():
             out = self.module(*(values[n] for n in self.inputs))
-        return dict(zip(self.outputs, out))
+        return dict(zip(self.outputs, out, strict=False))
 
 
 def split_module(model: nn.Module, plan: Plan) -> list[Part]:
@@ -52,7 +52,7 @@ def split_module(model: nn.Module, plan: Plan) -> list[Part]:
     if names != plan.profile.names:
         raise ValueError("plan does not fit the model: its profile has different graph nodes "
                          f"({len(plan.profile.names)} vs {len(names)}); profile this model and plan again")
-    tier = dict(zip(names, plan.assignment))
+    tier = dict(zip(names, plan.assignment, strict=False))
     last_stage = max(plan.assignment)
     furthest = dict.fromkeys(names, -1)
     for n in nodes:
@@ -72,7 +72,7 @@ def split_module(model: nn.Module, plan: Plan) -> list[Part]:
             env[v] = graph.placeholder(v)
         for n in nodes[1:]:
             if tier[n.name] == stage:
-                env[n.name] = graph.node_copy(n, lambda a: env[a.name])
+                env[n.name] = graph.node_copy(n, lambda a, env=env: env[a.name])
         outputs = carried(stage)
         graph.output(tuple(env[v] for v in outputs))
         parts.append(Part(stage, fx.GraphModule(gm, graph).eval(), list(inputs), outputs))
