@@ -110,6 +110,27 @@ def test_client_handlers_start_from_the_global_state():
     assert 0.0 <= ev.content["metrics"]["accuracy"] <= 1.0 and ev.content["metrics"]["num-examples"] == 10
 
 
+def test_sampling_follows_partitions_not_random_node_ids():
+    """Node ids differ between simulations; the same seed must still pick the same partitions."""
+    arrays, config = ArrayRecord([np.zeros(2, dtype=np.float32)]), ConfigRecord({"x": 1})
+
+    def sampled(node_ids, seed):
+        strategy = ByteCountingFedAvg(fraction_train=0.3, min_train_nodes=3, min_available_nodes=3,
+                                      partitions={n: p for p, n in enumerate(node_ids)}, seed=seed)
+        rounds = []
+        for server_round in (1, 2, 3):
+            messages = strategy.configure_train(server_round, arrays, ConfigRecord(dict(config)), FakeGrid(10))
+            rounds.append([node_ids.index(m.metadata.dst_node_id) for m in messages])
+            assert rounds[-1] == strategy.sampled_partitions[server_round]
+        return rounds
+
+    rng = np.random.default_rng(0)
+    first, second = (rng.choice(10**9, size=10, replace=False).tolist() for _ in range(2))
+    assert sampled(first, seed=4) == sampled(second, seed=4)
+    assert sampled(first, seed=4) != sampled(first, seed=5)
+    assert all(len(set(r)) == 3 for r in sampled(first, seed=4))
+
+
 def test_bad_settings():
     with pytest.raises(ValueError, match="alpha"):
         FedSettings(alpha=0.0)
@@ -122,7 +143,9 @@ def test_bad_settings():
 def test_simulation_smoke_and_a_client_failing_once_does_not_abort():
     ok_run = (PETConfig("bitfit"), FedSettings(rounds=1, **TINY))
     failing = (PETConfig("lora", rank=2), FedSettings(rounds=2, fail_round=1, **TINY))
-    res_ok, res_fail = run_many([ok_run, failing])
+    res_ok, res_fail, res_again = run_many([ok_run, failing, ok_run])
+    assert res_again.valid_accuracy == res_ok.valid_accuracy  # same seed, same run
+    assert res_again.sampled_partitions == res_ok.sampled_partitions and sorted(res_ok.sampled_partitions[0]) == [0, 1]
     assert res_ok.messages_down == [2] and res_ok.messages_up == [2] and res_ok.failures == [0]
     per_message = res_ok.bytes_down[0] / 2
     assert 4 * res_ok.trainable_params < per_message < 4 * res_ok.trainable_params + 400 * 40

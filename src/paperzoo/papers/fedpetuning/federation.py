@@ -18,6 +18,7 @@ import logging
 import os
 import random
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MessageType, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import FedAvg
@@ -159,6 +160,14 @@ def client_train(msg: Message, context: Context) -> Message:
     return Message(content=content, reply_to=msg)
 
 
+@client_app.query()
+def client_partition(msg: Message, context: Context) -> Message:
+    """This node's partition id, so that the server can sample partitions reproducibly."""
+    pid, n_parts = _node(context)
+    content = RecordDict({"metrics": MetricRecord({"partition-id": pid, "num-partitions": n_parts})})
+    return Message(content=content, reply_to=msg)
+
+
 @client_app.evaluate()
 def client_evaluate(msg: Message, context: Context) -> Message:
     """Accuracy of the global trainable tensors on this node's partition of the test split."""
@@ -175,19 +184,41 @@ def client_evaluate(msg: Message, context: Context) -> Message:
 
 
 # ---------------------------------------------------------------------------------- strategy
+def node_partitions(grid: Grid, expected: int, timeout_s: float = 60.0) -> dict[int, int]:
+    """Ask every node for its partition id (a query message); returns {node id: partition id}.
+
+    Node ids are random in every simulation and deployment, so sampling reproducibly has to go
+    through the partitions the nodes own.
+    """
+    deadline = time.monotonic() + timeout_s
+    while len(node_ids := sorted(grid.get_node_ids())) < expected:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(node_ids)} of {expected} nodes connected within {timeout_s:.0f} s")
+        time.sleep(0.5)
+    queries = [Message(RecordDict(), dst_node_id=n, message_type=MessageType.QUERY) for n in node_ids]
+    replies = [r for r in grid.send_and_receive(queries, timeout=timeout_s) if not r.has_error()]
+    return {r.metadata.src_node_id: int(r.content["metrics"]["partition-id"]) for r in replies}
+
+
 class ByteCountingFedAvg(FedAvg):
     """FedAvg (weighted by `num-examples`) that records the bytes it sends and receives each round.
 
     bytes_down[r]: sum over the train messages sent in round r of their ArrayRecord's `count_bytes()`;
     bytes_up[r]: the same over the replies that arrived without error. Replies with errors are dropped;
     with fewer than `min_train_replies` valid replies the global model is kept for that round.
+    With `partitions` ({node id: partition id}, see `node_partitions`) the nodes are sampled by
+    partition with a generator seeded by `seed`, so the same seed trains on the same partitions.
     """
 
-    def __init__(self, *args: Any, min_train_replies: int = 1, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, min_train_replies: int = 1, partitions: Mapping[int, int] | None = None,
+                 seed: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if min_train_replies < 1:
             raise ValueError(f"min_train_replies must be >= 1, got {min_train_replies}")
         self.min_train_replies = min_train_replies
+        self.partitions = dict(partitions or {})
+        self._rng = random.Random(seed)
+        self.sampled_partitions: dict[int, list[int]] = {}
         self.bytes_down: dict[int, int] = {}
         self.bytes_up: dict[int, int] = {}
         self.messages_down: dict[int, int] = {}
@@ -196,7 +227,16 @@ class ByteCountingFedAvg(FedAvg):
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Grid) -> Iterable[Message]:
-        messages = list(super().configure_train(server_round, arrays, config, grid))
+        if self.partitions:
+            by_partition = {p: n for n, p in self.partitions.items()}
+            size = max(int(len(by_partition) * self.fraction_train), self.min_train_nodes)
+            chosen = self._rng.sample(sorted(by_partition), size)
+            self.sampled_partitions[server_round] = chosen
+            config["server-round"] = server_round
+            record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
+            messages = list(self._construct_messages(record, [by_partition[p] for p in chosen], MessageType.TRAIN))
+        else:
+            messages = list(super().configure_train(server_round, arrays, config, grid))
         self.bytes_down[server_round] = sum(m.content[self.arrayrecord_key].count_bytes() for m in messages)
         self.messages_down[server_round] = len(messages)
         return messages
@@ -235,6 +275,7 @@ class FedResult:
     best_test_accuracy: float
     seconds: float
     train_loss: list[float] = field(default_factory=list)
+    sampled_partitions: list[list[int]] = field(default_factory=list)
 
     @property
     def alpha(self) -> float:
@@ -253,10 +294,9 @@ class FedResult:
         return asdict(self)
 
 
-def _run_one(grid: Grid, pet: PETConfig, s: FedSettings) -> FedResult:
+def _run_one(grid: Grid, pet: PETConfig, s: FedSettings, partitions: Mapping[int, int]) -> FedResult:
     """Run one configuration on `grid`: FedAvg for s.rounds, central validation each round, best round kept."""
     start = time.perf_counter()
-    random.seed(s.seed)  # FedAvg samples nodes with the `random` module
     task = task_for(s)
     model = model_for(pet, s, task.num_labels)
     best: dict[str, Any] = {"acc": -1.0, "round": 0, "state": None}
@@ -273,7 +313,7 @@ def _run_one(grid: Grid, pet: PETConfig, s: FedSettings) -> FedResult:
 
     strategy = ByteCountingFedAvg(fraction_train=s.clients_per_round / s.num_clients, fraction_evaluate=0.0,
                                   min_train_nodes=s.clients_per_round, min_available_nodes=s.clients_per_round,
-                                  min_train_replies=s.min_train_replies)
+                                  min_train_replies=s.min_train_replies, partitions=partitions, seed=s.seed)
     result = strategy.start(grid=grid, initial_arrays=ArrayRecord(trainable_state_dict(model)), num_rounds=s.rounds,
                             train_config=to_record(pet, s), evaluate_fn=evaluate_fn)
     load_trainable_state_dict(model, best["state"])
@@ -286,6 +326,7 @@ def _run_one(grid: Grid, pet: PETConfig, s: FedSettings) -> FedResult:
         messages_down=[strategy.messages_down.get(r, 0) for r in rounds],
         messages_up=[strategy.messages_up.get(r, 0) for r in rounds],
         failures=[strategy.failures.get(r, 0) for r in rounds], best_round=int(best["round"]),
+        sampled_partitions=[strategy.sampled_partitions.get(r, []) for r in rounds],
         best_valid_accuracy=float(best["acc"]), best_test_accuracy=float(test_acc),
         seconds=time.perf_counter() - start,
         train_loss=[float(result.train_metrics_clientapp[r]["train_loss"]) if r in result.train_metrics_clientapp
@@ -299,8 +340,9 @@ def make_server_app(runs: Sequence[tuple[PETConfig, FedSettings]], sink: list[Fe
     @app.main()
     def main(grid: Grid, context: Context) -> None:
         torch.set_num_threads(1)
+        partitions = node_partitions(grid, expected=runs[0][1].num_clients)
         for pet, s in runs:
-            sink.append(_run_one(grid, pet, s))
+            sink.append(_run_one(grid, pet, s, partitions))
 
     return app
 
@@ -314,7 +356,7 @@ server_app = ServerApp()
 def _deployed_main(grid: Grid, context: Context) -> None:
     cfg = dict(context.run_config)
     pet, s = from_record(cfg)
-    res = _run_one(grid, pet, s)
+    res = _run_one(grid, pet, s, node_partitions(grid, expected=s.num_clients))
     if cfg.get("result-path"):
         with open(str(cfg["result-path"]), "w") as fh:
             json.dump(res.to_dict(), fh)
@@ -339,12 +381,17 @@ def run_many(runs: Sequence[tuple[PETConfig, FedSettings]], num_cpus_per_client:
     sink: list[FedResult] = []
     flwr_logger = logging.getLogger("flwr")
     level = flwr_logger.level
-    if quiet:
-        flwr_logger.setLevel(logging.WARNING)
+    if quiet:  # Flower's per-run deprecation and configuration notices would bury the progress output
+        flwr_logger.setLevel(logging.ERROR)
     try:
-        run_simulation(server_app=make_server_app(runs, sink), client_app=client_app, num_supernodes=sizes.pop(),
-                       backend_config={"client_resources": {"num_cpus": num_cpus_per_client, "num_gpus": 0.0},
-                                       "init_args": {"logging_level": logging.ERROR, "log_to_driver": False}})
+        with warnings.catch_warnings():
+            if quiet:
+                warnings.simplefilter("ignore", FutureWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+            run_simulation(server_app=make_server_app(runs, sink), client_app=client_app,
+                           num_supernodes=sizes.pop(),
+                           backend_config={"client_resources": {"num_cpus": num_cpus_per_client, "num_gpus": 0.0},
+                                           "init_args": {"logging_level": logging.ERROR, "log_to_driver": False}})
     finally:
         flwr_logger.setLevel(level)
     if len(sink) != len(runs):
