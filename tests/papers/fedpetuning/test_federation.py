@@ -1,3 +1,5 @@
+import random
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,7 @@ from paperzoo.papers.fedpetuning import (
     run_many,
     trainable_state_dict,
 )
-from paperzoo.papers.fedpetuning.federation import from_record, model_for, to_record
+from paperzoo.papers.fedpetuning.federation import from_record, model_for, node_partitions, to_record
 
 TINY = {"num_clients": 2, "clients_per_round": 2, "n_train": 40, "n_valid": 20, "n_test": 20, "max_len": 16,
         "tiny_hidden": 32, "num_layers": 2}
@@ -131,6 +133,36 @@ def test_sampling_follows_partitions_not_random_node_ids():
     assert all(len(set(r)) == 3 for r in sampled(first, seed=4))
 
 
+class QueryGrid(FakeGrid):
+    """Routes query messages to the real ClientApp; node i + 1 owns partition `owned[i]`."""
+
+    def __init__(self, owned):
+        super().__init__(len(owned))
+        self.owned = owned
+
+    def send_and_receive(self, messages, timeout=None):
+        return [client_app(m, _context(self.owned[m.metadata.dst_node_id - 1])) for m in messages]
+
+
+def test_node_partitions_asks_the_client_app():
+    assert node_partitions(QueryGrid([1, 0]), expected=2) == {1: 1, 2: 0}
+    with pytest.raises(RuntimeError, match="distinct"):
+        node_partitions(QueryGrid([0, 0]), expected=2)
+
+
+def test_average_does_not_depend_on_reply_order():
+    rng = np.random.default_rng(1)
+    strategy = ByteCountingFedAvg(partitions={10 + p: p for p in range(5)})
+    replies = []
+    for p in range(5):
+        req = Message(RecordDict({"config": ConfigRecord({"x": 1})}), dst_node_id=10 + p,
+                      message_type=MessageType.TRAIN)
+        replies.append(reply_to(req, {"w": torch.tensor(rng.normal(size=50), dtype=torch.float32)}, n=3 + p))
+    forward, _ = strategy.aggregate_train(1, replies)
+    backward, _ = strategy.aggregate_train(1, replies[::-1])
+    assert torch.equal(forward.to_torch_state_dict()["w"], backward.to_torch_state_dict()["w"])
+
+
 def test_bad_settings():
     with pytest.raises(ValueError, match="alpha"):
         FedSettings(alpha=0.0)
@@ -143,9 +175,13 @@ def test_bad_settings():
 def test_simulation_smoke_and_a_client_failing_once_does_not_abort():
     ok_run = (PETConfig("bitfit"), FedSettings(rounds=1, **TINY))
     failing = (PETConfig("lora", rank=2), FedSettings(rounds=2, fail_round=1, **TINY))
-    res_ok, res_fail, res_again = run_many([ok_run, failing, ok_run])
-    assert res_again.valid_accuracy == res_ok.valid_accuracy  # same seed, same run
-    assert res_again.sampled_partitions == res_ok.sampled_partitions and sorted(res_ok.sampled_partitions[0]) == [0, 1]
+    sampling = (PETConfig("bitfit"), FedSettings(**{**TINY, "clients_per_round": 1, "rounds": 3}))
+    res_ok, res_fail, first, again = run_many([ok_run, failing, sampling, sampling])
+    # Same seed, same run: the partitions come from random.Random(seed), whatever the (random) node ids.
+    expected = random.Random(0)
+    assert first.sampled_partitions == again.sampled_partitions == [expected.sample([0, 1], 1) for _ in range(3)]
+    assert first.valid_accuracy == again.valid_accuracy and first.train_loss == again.train_loss
+    assert sorted(res_ok.sampled_partitions[0]) == [0, 1]
     assert res_ok.messages_down == [2] and res_ok.messages_up == [2] and res_ok.failures == [0]
     per_message = res_ok.bytes_down[0] / 2
     assert 4 * res_ok.trainable_params < per_message < 4 * res_ok.trainable_params + 400 * 40

@@ -184,11 +184,12 @@ def client_evaluate(msg: Message, context: Context) -> Message:
 
 
 # ---------------------------------------------------------------------------------- strategy
-def node_partitions(grid: Grid, expected: int, timeout_s: float = 60.0) -> dict[int, int]:
-    """Ask every node for its partition id (a query message); returns {node id: partition id}.
+def node_partitions(grid: Grid, expected: int, timeout_s: float = 300.0) -> dict[int, int]:
+    """Ask every connected node for its partition id (a query message); returns {node id: partition id}.
 
-    Node ids are random in every simulation and deployment, so sampling reproducibly has to go
-    through the partitions the nodes own.
+    Node ids are random in every simulation and deployment, so reproducible sampling has to go through
+    the partitions the nodes own. Waits until `expected` nodes are connected; raises if a node does not
+    answer or two nodes claim the same partition, since sampling would then silently change.
     """
     deadline = time.monotonic() + timeout_s
     while len(node_ids := sorted(grid.get_node_ids())) < expected:
@@ -196,8 +197,13 @@ def node_partitions(grid: Grid, expected: int, timeout_s: float = 60.0) -> dict[
             raise RuntimeError(f"only {len(node_ids)} of {expected} nodes connected within {timeout_s:.0f} s")
         time.sleep(0.5)
     queries = [Message(RecordDict(), dst_node_id=n, message_type=MessageType.QUERY) for n in node_ids]
-    replies = [r for r in grid.send_and_receive(queries, timeout=timeout_s) if not r.has_error()]
-    return {r.metadata.src_node_id: int(r.content["metrics"]["partition-id"]) for r in replies}
+    replies = list(grid.send_and_receive(queries, timeout=timeout_s))
+    partitions = {r.metadata.src_node_id: int(r.content["metrics"]["partition-id"])
+                  for r in replies if not r.has_error()}
+    if len(partitions) < len(node_ids) or len(set(partitions.values())) < len(partitions):
+        raise RuntimeError(f"partition query: {len(partitions)} of {len(node_ids)} nodes answered, "
+                           f"partition ids {sorted(partitions.values())} (must be distinct)")
+    return partitions
 
 
 class ByteCountingFedAvg(FedAvg):
@@ -206,8 +212,9 @@ class ByteCountingFedAvg(FedAvg):
     bytes_down[r]: sum over the train messages sent in round r of their ArrayRecord's `count_bytes()`;
     bytes_up[r]: the same over the replies that arrived without error. Replies with errors are dropped;
     with fewer than `min_train_replies` valid replies the global model is kept for that round.
-    With `partitions` ({node id: partition id}, see `node_partitions`) the nodes are sampled by
-    partition with a generator seeded by `seed`, so the same seed trains on the same partitions.
+    With `partitions` ({node id: partition id}, see `node_partitions`) the training nodes are sampled by
+    partition with the strategy's own generator seeded by `seed` (FedAvg samples node ids with the global
+    `random`), and replies are averaged in partition order, so the same seed gives the same run.
     """
 
     def __init__(self, *args: Any, min_train_replies: int = 1, partitions: Mapping[int, int] | None = None,
@@ -217,6 +224,9 @@ class ByteCountingFedAvg(FedAvg):
             raise ValueError(f"min_train_replies must be >= 1, got {min_train_replies}")
         self.min_train_replies = min_train_replies
         self.partitions = dict(partitions or {})
+        self._node_of = {p: n for n, p in self.partitions.items()}
+        if len(self._node_of) < len(self.partitions):
+            raise ValueError(f"two nodes share a partition id: {self.partitions}")
         self._rng = random.Random(seed)
         self.sampled_partitions: dict[int, list[int]] = {}
         self.bytes_down: dict[int, int] = {}
@@ -227,24 +237,29 @@ class ByteCountingFedAvg(FedAvg):
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Grid) -> Iterable[Message]:
-        if self.partitions:
-            by_partition = {p: n for n, p in self.partitions.items()}
-            size = max(int(len(by_partition) * self.fraction_train), self.min_train_nodes)
-            chosen = self._rng.sample(sorted(by_partition), size)
-            self.sampled_partitions[server_round] = chosen
-            config["server-round"] = server_round
-            record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
-            messages = list(self._construct_messages(record, [by_partition[p] for p in chosen], MessageType.TRAIN))
+        if self.partitions and self.fraction_train > 0.0:
+            messages = self._sampled_train_messages(server_round, arrays, config)
         else:
             messages = list(super().configure_train(server_round, arrays, config, grid))
         self.bytes_down[server_round] = sum(m.content[self.arrayrecord_key].count_bytes() for m in messages)
         self.messages_down[server_round] = len(messages)
         return messages
 
+    def _sampled_train_messages(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord) -> list[Message]:
+        """FedAvg.configure_train with the nodes drawn by partition id from `self._rng`."""
+        size = max(int(len(self._node_of) * self.fraction_train), self.min_train_nodes)
+        chosen = self._rng.sample(sorted(self._node_of), size)
+        self.sampled_partitions[server_round] = chosen
+        config["server-round"] = server_round
+        record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
+        return list(self._construct_messages(record, [self._node_of[p] for p in chosen], MessageType.TRAIN))
+
     def aggregate_train(self, server_round: int,
                         replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
         replies = list(replies)
-        valid = [m for m in replies if not m.has_error()]
+        # Replies arrive in completion order; a fixed order keeps the float sums of the average reproducible.
+        valid = sorted((m for m in replies if not m.has_error()),
+                       key=lambda m: (self.partitions.get(m.metadata.src_node_id, -1), m.metadata.src_node_id))
         self.failures[server_round] = len(replies) - len(valid)
         self.bytes_up[server_round] = sum(m.content[self.arrayrecord_key].count_bytes() for m in valid)
         self.messages_up[server_round] = len(valid)
