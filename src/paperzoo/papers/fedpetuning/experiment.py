@@ -264,10 +264,15 @@ def _mb_to_target(m: dict) -> Evidence:
     def mean(v: list) -> float:
         return math.inf if any(x is None for x in v) else sum(v) / len(v)
 
+    # 95% of FT's best is no target when FT itself never left its starting accuracy (e.g. the majority class)
+    ft_runs = [r for r in m["runs"] if r["method"] == "full" and r["alpha"] == 1.0]
+    stuck = [r["seed"] for r in ft_runs if r["best_valid_accuracy"] < r["valid_accuracy"][0] + 0.10]
     ft, lora = mean(t["full"]), mean(t["lora"])
     ratio = ft / lora if lora not in (0, math.inf) else 0.0
-    return Evidence(round(ratio, 1) if math.isfinite(ratio) else None, ratio >= 10,
-                    f"MB until valid acc >= 95% of FT's best: FT {t['full']}, LoRA {t['lora']} (None = never)")
+    detail = f"MB until valid acc >= 95% of FT's best: FT {t['full']}, LoRA {t['lora']} (None = never)"
+    if stuck:
+        detail += f"; not measurable: FT gained < 10 points over its initial validation accuracy in seeds {stuck}"
+    return Evidence(round(ratio, 1) if math.isfinite(ratio) else None, ratio >= 10 and not stuck, detail)
 
 
 def _lora_bitfit_robust(m: dict) -> Evidence:
