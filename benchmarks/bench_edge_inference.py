@@ -9,30 +9,19 @@ import torch
 from torch import nn
 
 from paperzoo.papers.edge_inference import (
-    GraphProfile,
     Link,
-    NodeProfile,
     Plan,
     Runtime,
     Tier,
     mincut_partition,
     plan_cost_ns,
     profile_graph,
+    random_dag,
 )
 
 
-def dag(n: int, seed: int = 0) -> GraphProfile:
-    rng = np.random.default_rng(seed)
-    nodes = [NodeProfile("n0", 0.0, 100_000)]
-    for i in range(1, n):
-        preds = tuple(f"n{j}" for j in sorted(rng.choice(range(max(0, i - 8), i), min(i, int(rng.integers(1, 3))),
-                                                         replace=False)))
-        nodes.append(NodeProfile(f"n{i}", float(rng.uniform(1e-4, 5e-3)), int(rng.integers(100, 200_000)), preds))
-    return GraphProfile(tuple(nodes))
-
-
 def bench_mincut() -> float:
-    g = dag(200)
+    g = random_dag(np.random.default_rng(0), 200, max_preds=2, window=8)
     tiers, links = [Tier("device", 10), Tier("cloud", 1)], [Link(10e6, 0.01)]
     times = []
     for _ in range(10):

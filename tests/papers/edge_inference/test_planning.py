@@ -15,19 +15,13 @@ from paperzoo.papers.edge_inference import (
     mincut_partition,
     plan_cost_ns,
     profile_graph,
+    random_dag,
     split_module,
 )
 
 DEV, EDGE, CLOUD = Tier("device", 10), Tier("edge", 3), Tier("cloud", 1)
 
 
-def random_dag(rng, n):
-    nodes = [NodeProfile("n0", 0.0, int(rng.integers(100, 200_000)))]
-    for i in range(1, n):
-        k = int(rng.integers(1, min(i, 3) + 1))
-        preds = tuple(f"n{j}" for j in sorted(rng.choice(i, k, replace=False)))
-        nodes.append(NodeProfile(f"n{i}", float(rng.uniform(1e-4, 5e-3)), int(rng.integers(100, 200_000)), preds))
-    return GraphProfile(tuple(nodes))
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ whose tiers are separate processes talking gRPC.
 import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
-    "profiling": ["profile_graph", "GraphProfile", "NodeProfile", "LatencyModel", "random_layer_records"],
+    "profiling": ["profile_graph", "GraphProfile", "NodeProfile", "LatencyModel", "random_dag",
+                  "random_layer_records"],
     "planning": ["Tier", "Link", "Plan", "chain_split", "chain_latencies", "mincut_partition",
                  "brute_force_partition", "plan_cost_ns"],
     "splitting": ["split_module", "Part"],

@@ -23,17 +23,6 @@ PRESETS = {
 }
 
 
-def _random_dag(rng, n_nodes: int):
-    from .profiling import GraphProfile, NodeProfile
-
-    nodes = [NodeProfile("n0", 0.0, int(rng.integers(100, 200_000)))]
-    for i in range(1, n_nodes):
-        k = int(rng.integers(1, min(i, 3) + 1))
-        preds = tuple(f"n{j}" for j in sorted(rng.choice(i, k, replace=False)))
-        nodes.append(NodeProfile(f"n{i}", float(rng.uniform(1e-4, 5e-3)), int(rng.integers(100, 200_000)), preds))
-    return GraphProfile(tuple(nodes))
-
-
 def _measure_plan(rt, plan, x, n):
     from .runtime import measure
 
@@ -69,7 +58,7 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
         chain_latencies,
         mincut_partition,
     )
-    from .profiling import LatencyModel, profile_graph, random_layer_records
+    from .profiling import LatencyModel, profile_graph, random_dag, random_layer_records
     from .runtime import Runtime, TierProcess, measure
     from .serve import dilated
     from .spatial import D2DRuntime, SpatialPartition
@@ -153,12 +142,12 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
             rng = np.random.default_rng(0)
             equal2 = equal3 = 0
             for _ in range(config["dags_2tier"]):
-                g = _random_dag(rng, int(rng.integers(3, config["dag_nodes_2tier"] + 1)))
+                g = random_dag(rng, int(rng.integers(3, config["dag_nodes_2tier"] + 1)))
                 links = [Link(float(rng.choice([0.1, 1, 10, 100])) * 1e6, 0.010)]
                 optimal = brute_force_partition(g, tiers2, links).predicted_s
                 equal2 += mincut_partition(g, tiers2, links).predicted_s == optimal
             for _ in range(config["dags_3tier"]):
-                g = _random_dag(rng, int(rng.integers(3, config["dag_nodes_3tier"] + 1)))
+                g = random_dag(rng, int(rng.integers(3, config["dag_nodes_3tier"] + 1)))
                 links = [Link(float(rng.choice([1, 10, 100])) * 1e6, 0.002),
                          Link(float(rng.choice([1, 10, 100])) * 1e6, 0.008)]
                 optimal = brute_force_partition(g, tiers3, links).predicted_s
