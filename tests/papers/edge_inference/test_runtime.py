@@ -31,14 +31,6 @@ def servers():
         p.stop()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_three_tier_dag_runtime_is_exact_and_replans(servers):
     torch.manual_seed(0)
     model, x = DagNet().eval(), torch.randn(1, 3, 64, 64)

@@ -23,14 +23,6 @@ TIERS = (Tier("device", 10), Tier("edge", 3), Tier("cloud", 1))
 LINKS = (Link(1e7, 0.002), Link(1e7, 0.008))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("model_cls", [EdgeNet, DagNet])
 def test_split_is_bit_identical_through_the_wire(model_cls):
     torch.manual_seed(0)
