@@ -10,10 +10,13 @@ import html
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperzoo.core.errors import UserError
 from paperzoo.core.records import RECORD_NAME, RunRecord, atomic_write_text
+
+if TYPE_CHECKING:
+    from paperzoo.core.registry import Paper
 
 MAX_METRIC_ROWS = 40
 
@@ -64,22 +67,14 @@ def key_metric_rows(record: RunRecord, key_metrics: tuple[str, ...] = ()) -> lis
     return [(name, format_value(value)) for name, value in rows[:MAX_METRIC_ROWS]]
 
 
-def _paper_readme(paper_id: str) -> Path | None:
-    from paperzoo.core.registry import PAPER_ORDER
-
-    if paper_id not in PAPER_ORDER:
-        return None
-    path = Path(__file__).resolve().parents[1] / "papers" / paper_id.replace("-", "_") / "README.md"
-    return path if path.exists() else None
-
-
-def _key_metrics(paper_id: str) -> tuple[str, ...]:
+def _registered(paper_id: str) -> Paper | None:
+    """The registered paper of a record, if any (a report may hold records of papers not installed here)."""
     from paperzoo.core import registry
 
     try:
-        return tuple(registry.get(paper_id).key_metrics)
+        return registry.get(paper_id)
     except UserError:
-        return ()
+        return None
 
 
 def render_markdown(records: list[RunRecord]) -> str:
@@ -131,8 +126,9 @@ def render_html(records: list[RunRecord]) -> str:
     out.append("</table>")
     for r in records:
         arxiv = f"<a href='https://arxiv.org/abs/{_e(r.arxiv)}'>arXiv {_e(r.arxiv)}</a>"
-        readme = _paper_readme(r.paper)
-        readme_link = f" · <a href='{_e(readme.as_uri())}'>README</a>" if readme else ""
+        paper = _registered(r.paper)
+        readme = paper.readme if paper and paper.readme and paper.readme.exists() else None
+        readme_link = f" · <a href='{_e(readme.resolve().as_uri())}'>README</a>" if readme else ""
         out += [f"<section id='{_e(r.paper)}'><h2>{_e(r.paper)}</h2>",
                 f"<p>{_e(r.title)} · {arxiv}{readme_link}<br><span class='muted'>preset {_e(r.preset)}, "
                 f"seeds {_e(r.seeds)}, {r.seconds:.1f} s, git {_e(r.git or 'n/a')}</span></p>",
@@ -145,7 +141,7 @@ def render_html(records: list[RunRecord]) -> str:
                        f"<td class='num'>{_e(format_value(c.observed))}</td><td>{_e(c.detail)}</td></tr>")
         out.append("</table><h3>Key metrics</h3><table class='metrics'>")
         out += [f"<tr><td>{_e(name)}</td><td class='num'>{_e(value)}</td></tr>"
-                for name, value in key_metric_rows(r, _key_metrics(r.paper))]
+                for name, value in key_metric_rows(r, tuple(paper.key_metrics) if paper else ())]
         out.append("</table>")
         figures = [a for a in r.artifacts if a.lower().endswith((".png", ".svg"))]
         if figures:
