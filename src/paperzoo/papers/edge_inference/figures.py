@@ -16,7 +16,7 @@ def _k(d: dict) -> tuple[list[int], list[float]]:
 
 def all_figures(m: dict, ctx) -> None:
     fig, axes = plt.subplots(1, len(m["chain"]), figsize=(3.2 * len(m["chain"]), 3), sharey=False)
-    for ax, c in zip(np.atleast_1d(axes), m["chain"], strict=False):
+    for ax, c in zip(np.atleast_1d(axes), m["chain"], strict=True):
         ax.plot(*_k(c["predicted_s"]), "-", label="predicted (profile)")
         ax.plot(*_k(c["regression_s"]), ":", label="predicted (regression)")
         ax.plot(*_k(c["measured_s"]), "o", label="measured")

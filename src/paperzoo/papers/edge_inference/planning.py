@@ -97,7 +97,7 @@ def plan_cost_ns(profile: GraphProfile, assignment: Sequence[int], tiers: Sequen
         raise ValueError(f"assignment has {len(assignment)} entries for {len(nodes)} nodes")
     if assignment[0] != 0:
         raise ValueError("the input node must stay on the device (tier 0)")
-    tier_of = dict(zip(profile.names, assignment, strict=False))
+    tier_of = dict(zip(profile.names, assignment, strict=True))
     furthest = dict.fromkeys(profile.names, -1)
     for node in nodes:
         for u in node.inputs:
@@ -106,7 +106,7 @@ def plan_cost_ns(profile: GraphProfile, assignment: Sequence[int], tiers: Sequen
                                  f"at {node.name!r}")
             furthest[u] = max(furthest[u], tier_of[node.name])
     total = 0
-    for node, tier in zip(nodes, assignment, strict=False):
+    for node, tier in zip(nodes, assignment, strict=True):
         total += _ns(node.seconds * tiers[tier].slowdown)
         total += sum(_ns(links[ln].transfer(node.out_bytes)) for ln in range(tier, max(furthest[node.name], tier)))
     last = nodes[-1]

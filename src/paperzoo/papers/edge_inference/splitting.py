@@ -29,7 +29,7 @@ class Part:
             raise ValueError(f"part for tier {self.tier} is missing inputs {missing}")
         with torch.no_grad():
             out = self.module(*(values[n] for n in self.inputs))
-        return dict(zip(self.outputs, out, strict=False))
+        return dict(zip(self.outputs, out, strict=True))
 
 
 def split_module(model: nn.Module, plan: Plan) -> list[Part]:
