@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from paperzoo.core import RunContext
+from paperzoo.core.parallel import parallel_map
 from paperzoo.core.records import jsonable
 from paperzoo.papers.dmf_saddle import experiment
 
@@ -14,7 +15,8 @@ def tiny_config():
                 for d, s, f in [(3, 1e-3, None), (3, 1e-3, 0.8), (3, 1e-2, None), (2, 1e-2, None)]]
     config = dict(experiment.PRESETS["quick"], settings=settings, seeds=2,
                   depth_pair=[settings[3]["name"], settings[2]["name"]], glrl_setting=settings[1]["name"],
-                  figure_settings=[settings[0]["name"]])
+                  figure_settings=[settings[0]["name"]], overview_settings=[s["name"] for s in settings],
+                  workers=1)
     config["completion"] = dict(config["completion"], n=8, n_obs=[40], claim_n_obs=40, steps=3000, seeds=2)
     return config
 
@@ -32,6 +34,13 @@ def test_tiny_run_measures_every_claim(tmp_path):
     assert results["plateaus-are-saddles"].passed
     assert metrics["origin"]["depth3"]["lambda_min"] == 0.0 and metrics["origin"]["depth2"]["lambda_min"] < 0
     assert {p.name for p in tmp_path.iterdir()} >= {"stages.png", "certificates.png", "completion.png"}
+
+
+def test_runs_in_worker_processes_equal_inline_runs(tmp_path):
+    config = tiny_config()
+    tasks = [(config["settings"][1], seed, config, False) for seed in (0, 1)]
+    ctx = RunContext(tmp_path)
+    assert parallel_map(experiment._run_one, tasks, 2, ctx) == parallel_map(experiment._run_one, tasks, 1, ctx)
 
 
 def test_claim_fails_when_measurement_missing():

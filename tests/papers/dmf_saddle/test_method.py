@@ -7,6 +7,7 @@ import torch
 from paperzoo.papers.dmf_saddle import (
     DeepMatrixFactorization,
     DivergenceError,
+    DMFHessian,
     check_clean,
     detect_stages,
     dmf_loss,
@@ -20,6 +21,29 @@ from paperzoo.papers.dmf_saddle import (
     truncated_svd,
 )
 from paperzoo.papers.dmf_saddle.training import _product
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+def test_closed_form_hessian_equals_autograd(depth):
+    gen = torch.Generator().manual_seed(depth)
+    dims = [5, 4, 6, 3, 7][:depth + 1]  # non-square factors and product
+    factors = [torch.randn(dims[j + 1], dims[j], generator=gen, dtype=torch.float64) for j in range(depth)]
+    target = torch.randn(dims[-1], dims[0], generator=gen, dtype=torch.float64)
+    mask = observation_mask(target.shape, fraction=0.6, seed=depth).double()
+    sizes = [f.numel() for f in factors]
+
+    def loss(theta):
+        parts = [p.reshape(f.shape) for p, f in zip(torch.split(theta, sizes), factors, strict=True)]
+        return 0.5 * ((mask * (_product(parts) - target)) ** 2).sum()
+
+    theta = torch.cat([f.reshape(-1) for f in factors])
+    reference = torch.func.hessian(loss)(theta)
+    hessian = DMFHessian(factors, target, mask)
+    vector = torch.randn(theta.numel(), generator=gen, dtype=torch.float64)
+    torch.testing.assert_close(hessian.matrix(), reference, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(hessian.matvec(vector), reference @ vector, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(hessian.gradient(), torch.func.grad(loss)(theta), rtol=1e-12, atol=1e-12)
+    assert hessian.loss() == pytest.approx(float(loss(theta)), rel=1e-12)
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 4])

@@ -18,6 +18,6 @@ __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "training": ["DeepMatrixFactorization", "train_dmf", "History", "DivergenceError", "dmf_loss",
                  "factor_gradients"],
     "stages": ["detect_stages", "Stage", "Plateau", "find_plateaus", "effective_rank", "check_clean"],
-    "certificates": ["second_order_check", "Certificate"],
+    "certificates": ["second_order_check", "Certificate", "DMFHessian"],
     "baselines": ["glrl", "GLRLResult", "nuclear_norm_completion"],
 })

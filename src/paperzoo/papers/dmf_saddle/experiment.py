@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from paperzoo.core import Claim, Evidence, Paper, RunContext, register
+from paperzoo.core.parallel import parallel_map, resolve_workers
 
 
 def _setting(n: int, singular_values: list[float], depth: int, init_scale: float, fraction: float | None,
@@ -38,6 +39,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "depth_pair": [_QUICK[3]["name"], _QUICK[2]["name"]], "depth_test": "gap", "depth_min_gap": 0.6,
         "glrl_setting": _QUICK[1]["name"], "glrl_eps": 1e-3, "glrl_min_cosine": 0.9, "glrl_min_fraction": 0.8,
         "figure_settings": [_QUICK[0]["name"], _QUICK[1]["name"]],
+        "overview_settings": [s["name"] for s in _QUICK], "certify_max_params": 2000, "workers": 0,
         "completion": {"seeds": 3, "n": 30, "singular_values": QUICK_SV, "n_obs": [300], "depths": [2, 3],
                        "init": "gaussian", "init_scale": 1e-3, "lr": 0.01, "steps": 30_000, "nuclear_tol": 1e-3,
                        "claim_n_obs": 300, "min_win_fraction": 2 / 3},
@@ -53,6 +55,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "glrl_min_cosine": 0.9, "glrl_min_fraction": 0.8,
         "figure_settings": [_setting(20, _FULL_SV[5], 3, 1e-3, None, 0.01, 60_000)["name"],
                             _setting(20, _FULL_SV[3], 3, 1e-3, 0.6, 0.01, 60_000)["name"]],
+        "overview_settings": [_setting(20, _FULL_SV[3], d, s, None, 0.01, 60_000)["name"]
+                              for d in (2, 3, 4) for s in (1e-2, 1e-3)],
+        "certify_max_params": 2000, "workers": 0,
         # The Arora et al. setup: n = 100, rank 5, 2000 and 5000 observed entries, Arora's init.
         "completion": {"seeds": 5, "n": 100, "singular_values": _FULL_SV[5], "n_obs": [2000, 5000],
                        "depths": [2, 3, 4], "init": "arora", "init_scale": 1e-3, "lr": 0.01, "steps": 60_000,
@@ -61,67 +66,80 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+def _certified(setting: dict[str, Any], config: dict[str, Any]) -> bool:
+    """Certificates use the exact Hessian, so only settings with N·n² ≤ `certify_max_params` get them:
+    Lanczos cannot resolve λ_min ≈ 0 next to the (N−1)·n²-dimensional near-null cluster at end points."""
+    return setting["depth"] * setting["n"] ** 2 <= config["certify_max_params"]
+
+
 def _run_one(setting: dict[str, Any], seed: int, config: dict[str, Any], keep: bool) -> dict[str, Any]:
-    """Train one seed of one setting; certify plateau midpoints (clean runs) and the end point."""
-    import numpy as np
+    """Train one seed of one setting; certify plateau midpoints (clean runs) and the end point, and
+    compare with GLRL when this is the GLRL setting. Returns plain data, so it can come from a worker."""
+    import torch
+
+    from paperzoo.core.seeding import seed_everything
 
     from .certificates import second_order_check
     from .matrices import low_rank_matrix, observation_mask
     from .stages import check_clean, detect_stages, find_plateaus
     from .training import DeepMatrixFactorization, DivergenceError, train_dmf
 
-    sv, tau = setting["singular_values"], config["tau"]
+    torch.set_num_threads(1)
+    seed_everything(seed)
+    sv, tau, steps = setting["singular_values"], config["tau"], setting["steps"]
     target = low_rank_matrix(setting["n"], sv, seed=seed)
     mask = observation_mask(target.shape, fraction=setting["fraction"], seed=seed)
-
-    def train(checkpoints=()):
-        model = DeepMatrixFactorization(target.shape, depth=setting["depth"], init=setting["init"],
-                                        init_scale=setting["init_scale"], seed=seed)
-        hist = train_dmf(model, target, mask, lr=setting["lr"], steps=setting["steps"],
-                         log_every=config["log_every"], checkpoints=checkpoints)
-        return model, hist
-
+    certify = _certified(setting, config)
+    with_glrl = setting["name"] == config["glrl_setting"]
+    model = DeepMatrixFactorization(target.shape, depth=setting["depth"], init=setting["init"],
+                                    init_scale=setting["init_scale"], seed=seed)
+    # Plateau midpoints are known only after training: keep the factors at every logged step.
+    checkpoints = range(0, steps + 1, config["log_every"]) if certify or with_glrl else ()
     try:
-        model, hist = train()
+        hist = train_dmf(model, target, mask, lr=setting["lr"], steps=steps, log_every=config["log_every"],
+                         checkpoints=checkpoints)
     except DivergenceError as err:
         return {"seed": seed, "diverged": True, "clean": False, "reason": str(err)}
     rank = len(sv)
     stages = detect_stages(hist, tau, config["plateau_window"])
     clean, reason = check_clean(hist, stages, rank, tau, config["plateau_window"])
-    end = second_order_check(model, target, mask)
     out: dict[str, Any] = {
-        "seed": seed, "diverged": False, "clean": clean, "reason": reason,
+        "seed": seed, "diverged": False, "clean": clean, "reason": reason, "certified": certify,
         "unit_increments": bool(stages) and all(s.jump == 1 for s in stages) and stages[-1].rank == rank,
         "onsets": [s.step for s in stages], "jumps": [s.jump for s in stages],
         "stage_counts_by_tau": {str(t): len(detect_stages(hist, t, config["plateau_window"]))
                                 for t in config["tau_check"]},
         "n_plateaus": len(find_plateaus(hist, tau, config["plateau_window"])),
         "final_loss": float(hist.loss[-1]), "final_rank": int((hist.singular_values[-1] > tau).sum()),
-        "end": {"grad_norm": end.grad_norm, "lambda_min": end.lambda_min, "method": end.method},
         "plateaus": [],
     }
-    if clean:
-        mids = [s.plateau.midpoint for s in stages[:-1]]
-        replay_model, replay = train(checkpoints=[0, *mids])
-        if not np.array_equal(replay.loss, hist.loss):
-            raise RuntimeError(f"{setting['name']} seed {seed}: replayed training differs (non-deterministic)")
+    if certify:
+        end = second_order_check(model, target, mask)
+        out["end"] = {"grad_norm": end.grad_norm, "lambda_min": end.lambda_min, "method": end.method}
+    if clean and certify:
         max_grad = float(hist.grad_norm.max())
-        for k, (stage, mid) in enumerate(zip(stages[:-1], mids, strict=True), start=1):
-            cert = second_order_check(replay.checkpoints[mid], target, mask)
+        for k, stage in enumerate(stages[:-1], start=1):
+            mid = _logged_step(stage.plateau.midpoint, config["log_every"])
+            cert = second_order_check(hist.checkpoints[mid], target, mask)
             out["plateaus"].append({
                 "k": k, "step": mid, "loss": stage.plateau.loss, "saddle_value": 0.5 * sum(s * s for s in sv[k:]),
                 "grad_norm": cert.grad_norm, "grad_ratio": cert.grad_norm / max_grad, "lambda_min": cert.lambda_min})
-        init_cert = second_order_check(replay.checkpoints[0], target, mask)
+        init_cert = second_order_check(hist.checkpoints[0], target, mask)
         out["init"] = {"grad_norm": init_cert.grad_norm, "lambda_min": init_cert.lambda_min}
-        if keep:
-            out["_checkpoints"] = {mid: replay.checkpoints[mid] for mid in mids}
+    if with_glrl:
+        out["glrl_min_cosine"] = _glrl_cosines(hist, stages, clean, rank, target, mask, model, config)
     if keep:
-        out.update(_history=hist, _stages=stages, _target=target, _mask=mask,
-                   _final_W=model.end_to_end().detach())
+        hist.checkpoints = {}
+        out.update(_history=hist, _stages=stages)
     return out
 
 
-def _glrl_cosines(run: dict[str, Any], config: dict[str, Any]) -> float | None:
+def _logged_step(step: int, log_every: int) -> int:
+    return step - step % log_every
+
+
+def _glrl_cosines(hist: Any, stages: list[Any], clean: bool, rank: int, target: Any, mask: Any, model: Any,
+                  config: dict[str, Any]) -> float | None:
     """Smallest cosine of the principal angles between DMF's top-k singular subspaces at plateau k (and
     at the end, k = R) and those of GLRL's rank-k iterate; None when the run is not clean."""
     import numpy as np
@@ -131,12 +149,11 @@ def _glrl_cosines(run: dict[str, Any], config: dict[str, Any]) -> float | None:
     from .baselines import glrl
     from .training import _product
 
-    if not run["clean"]:
+    if not clean:
         return None
-    target, mask = run["_target"], run["_mask"]
     greedy = glrl(target, mask, eps=config["glrl_eps"])
-    points = [_product(run["_checkpoints"][p["step"]]) for p in run["plateaus"]]
-    points.append(run["_final_W"])
+    points = [_product(hist.checkpoints[_logged_step(s.plateau.midpoint, config["log_every"])]) for s in stages[:-1]]
+    points.append(model.end_to_end().detach())
     cosines = []
     for k, W in enumerate(points, start=1):
         if k > greedy.rank:
@@ -147,31 +164,42 @@ def _glrl_cosines(run: dict[str, Any], config: dict[str, Any]) -> float | None:
     return float(min(cosines))
 
 
-def _completion(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, Any]:
-    """Test MSE over all entries: DMF at each depth vs nuclear-norm minimisation, same masks."""
-    from paperzoo.core.stats import summarize
+def _completion_one(cfg: dict[str, Any], n_obs: int, seed: int, method: str) -> float:
+    """Test MSE over all entries of one completion method ("depth<N>" or "nuclear") on one seeded mask."""
+    import torch
 
     from .baselines import nuclear_norm_completion
     from .matrices import low_rank_matrix, observation_mask
     from .training import DeepMatrixFactorization, DivergenceError, train_dmf
 
+    torch.set_num_threads(1)
+    target = low_rank_matrix(cfg["n"], cfg["singular_values"], seed=seed)
+    mask = observation_mask(target.shape, n_obs=n_obs, seed=seed)
+    if method == "nuclear":
+        estimate = nuclear_norm_completion(target, mask, tol=cfg["nuclear_tol"])
+    else:
+        model = DeepMatrixFactorization(target.shape, depth=int(method.removeprefix("depth")), init=cfg["init"],
+                                        init_scale=cfg["init_scale"], seed=seed)
+        try:
+            train_dmf(model, target, mask, lr=cfg["lr"], steps=cfg["steps"], log_every=500)
+        except DivergenceError:
+            return float("inf")
+        estimate = model.end_to_end().detach()
+    return float(((estimate - target) ** 2).mean())
+
+
+def _completion(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, Any]:
+    """Test MSE over all entries: DMF at each depth vs nuclear-norm minimisation, same masks."""
+    from paperzoo.core.stats import summarize
+
     cfg = config["completion"]
+    methods = [f"depth{d}" for d in cfg["depths"]] + ["nuclear"]
+    tasks = [(cfg, n_obs, seed, m) for n_obs in cfg["n_obs"] for seed in seeds[:cfg["seeds"]] for m in methods]
+    results = dict(zip(((n, s, m) for _, n, s, m in tasks),
+                       parallel_map(_completion_one, tasks, config["workers"], ctx, "completion runs"), strict=True))
     out: dict[str, Any] = {}
     for n_obs in cfg["n_obs"]:
-        mse: dict[str, list[float]] = {f"depth{d}": [] for d in cfg["depths"]} | {"nuclear": []}
-        for seed in ctx.track(seeds[:cfg["seeds"]], description=f"completion {n_obs} entries"):
-            target = low_rank_matrix(cfg["n"], cfg["singular_values"], seed=seed)
-            mask = observation_mask(target.shape, n_obs=n_obs, seed=seed)
-            for d in cfg["depths"]:
-                model = DeepMatrixFactorization(target.shape, depth=d, init=cfg["init"],
-                                                init_scale=cfg["init_scale"], seed=seed)
-                try:
-                    train_dmf(model, target, mask, lr=cfg["lr"], steps=cfg["steps"], log_every=500)
-                    mse[f"depth{d}"].append(float(((model.end_to_end().detach() - target) ** 2).mean()))
-                except DivergenceError:
-                    mse[f"depth{d}"].append(float("inf"))
-            X = nuclear_norm_completion(target, mask, tol=cfg["nuclear_tol"])
-            mse["nuclear"].append(float(((X - target) ** 2).mean()))
+        mse = {m: [results[n_obs, seed, m] for seed in seeds[:cfg["seeds"]]] for m in methods}
         wins = [all(mse["depth3"][i] < mse[m][i] for m in ("depth2", "nuclear")) for i in range(len(mse["nuclear"]))]
         out[str(n_obs)] = {"mse": {m: summarize(v) if all(x < float("inf") for x in v) else {"per_seed": v}
                                    for m, v in mse.items()},
@@ -183,7 +211,6 @@ def run(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, 
     import numpy as np
     import torch
 
-    from paperzoo.core.seeding import seed_everything
     from paperzoo.core.stats import fisher_exact
 
     from . import figures
@@ -192,20 +219,24 @@ def run(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, 
 
     torch.set_num_threads(1)
     clock = time.perf_counter()
+    kept_names = {config["glrl_setting"], *config["figure_settings"], *config["overview_settings"]}
+    tasks = [(setting, seed, config, seed == seeds[0] and setting["name"] in kept_names)
+             for setting in config["settings"] for seed in seeds]
+    ctx.log(f"{len(config['settings'])} settings x {len(seeds)} seeds on {resolve_workers(config['workers'])} "
+            "worker process(es)")
+    results = parallel_map(_run_one, tasks, config["workers"], ctx, "DMF runs")
     settings: dict[str, Any] = {}
     kept: dict[str, dict[int, dict[str, Any]]] = {}
-    for setting in ctx.track(config["settings"], description="settings"):
-        runs = []
-        for seed in seeds:
-            seed_everything(seed)
-            keep = seed == seeds[0] or setting["name"] in (config["glrl_setting"], *config["figure_settings"])
-            result = _run_one(setting, seed, config, keep)
-            if keep and not result["diverged"]:
-                kept.setdefault(setting["name"], {})[seed] = result
-            runs.append(result)
-        settings[setting["name"]] = {
+    for (setting, seed, _, keep), result in zip(tasks, results, strict=True):
+        if keep and not result["diverged"]:
+            kept.setdefault(setting["name"], {})[seed] = result
+        settings.setdefault(setting["name"], {"setting": setting, "runs": []})["runs"].append(result)
+    for name, entry in settings.items():
+        setting, runs = entry["setting"], entry["runs"]
+        settings[name] = {
             **{k: setting[k] for k in ("n", "depth", "init", "init_scale", "fraction", "lr", "steps")},
             "rank": len(setting["singular_values"]), "singular_values": setting["singular_values"],
+            "certified": _certified(setting, config),
             "clean": [r["clean"] for r in runs], "clean_rate": float(np.mean([r["clean"] for r in runs])),
             "unit_increment_rate": float(np.mean([r.get("unit_increments", False) for r in runs])),
             "diverged": int(sum(r["diverged"] for r in runs)),
@@ -223,19 +254,19 @@ def run(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, 
         origin[f"depth{depth}"] = {"grad_norm": cert.grad_norm, "lambda_min": cert.lambda_min,
                                    "lambda_max": cert.lambda_max}
 
-    glrl_runs = kept.get(config["glrl_setting"], {})
-    glrl_cos = [_glrl_cosines(glrl_runs[seed], config) if seed in glrl_runs else None for seed in seeds]
+    glrl_runs = settings.get(config["glrl_setting"], {"runs": []})["runs"]
+    glrl_cos = [r.get("glrl_min_cosine") for r in glrl_runs]
 
     all_runs = [(name, r) for name, st in settings.items() for r in st["runs"] if not r["diverged"]]
-    clean_runs = [(name, r) for name, r in all_runs if r["clean"]]
+    clean_runs = [(name, r) for name, r in all_runs if r["clean"] and r["certified"]]
     d2, d3 = (settings.get(name) for name in config["depth_pair"])
     metrics: dict[str, Any] = {
         "loss_form": LOSS_FORM,
         "clean_rate_by_setting": {name: st["clean_rate"] for name, st in settings.items()},
         "unit_increment_rate_by_setting": {name: st["unit_increment_rate"] for name, st in settings.items()},
         "depth3_settings": [name for name, st in settings.items() if st["depth"] == 3],
-        "clean_runs": len(clean_runs), "runs": len(all_runs),
-        "diverged_runs": sum(st["diverged"] for st in settings.values()),
+        "clean_runs": sum(r["clean"] for _, r in all_runs), "certified_clean_runs": len(clean_runs),
+        "runs": len(all_runs), "diverged_runs": sum(st["diverged"] for st in settings.values()),
         "plateau_rel_errors": [abs(p["loss"] - p["saddle_value"]) / p["saddle_value"] for name, r in clean_runs
                                if settings[name]["fraction"] is None for p in r["plateaus"]],
         "plateau_certificates": [{"setting": name, "seed": r["seed"], **p} for name, r in clean_runs
@@ -275,8 +306,15 @@ def _stages_equal_rank(m: dict[str, Any]) -> Evidence:
     rates = {name: m["clean_rate_by_setting"][name] for name in m["depth3_settings"]}
     units = {name: m["unit_increment_rate_by_setting"][name] for name in m["depth3_settings"]}
     ok = bool(rates) and all(rate >= need for rate in rates.values())
-    return Evidence(rates, ok, f"clean rate per depth-3 setting (need >= {need} each): {rates}. Rate of runs whose "
-                    f"r_tau rises one at a time to R, ignoring the 200-step plateau condition: {units}")
+    if len(rates) <= 6:
+        return Evidence(rates, ok, f"clean rate per depth-3 setting (need >= {need} each): {rates}. Rate of runs "
+                        f"whose r_tau rises one at a time to R, ignoring the 200-step plateau condition: {units}")
+    passing = sum(rate >= need for rate in rates.values())
+    lowest = dict(sorted(rates.items(), key=lambda item: item[1])[:5])
+    unit_ok = sum(rate >= need for rate in units.values())
+    return Evidence(rates, ok, f"{passing}/{len(rates)} depth-3 settings clean in >= {need} of seeds; lowest: "
+                    f"{lowest}. Ignoring the 200-step plateau condition (r_tau rises one at a time to R): "
+                    f"{unit_ok}/{len(units)} settings")
 
 
 def _plateaus_at_saddle_values(m: dict[str, Any]) -> Evidence:
@@ -295,10 +333,10 @@ def _plateaus_are_saddles(m: dict[str, Any]) -> Evidence:
     origin = {d: f"{o['lambda_min']:.1e}..{o['lambda_max']:.1e}" for d, o in m["origin"].items()}
     init = m["init_lambda_min"]
     return Evidence({"max_grad_ratio": worst_ratio, "max_lambda_min": worst_lam}, ok,
-                    f"{len(certs)} plateau midpoints in {m['clean_runs']} clean runs: max ||grad||/max||grad|| = "
-                    f"{worst_ratio}, max lambda_min = {worst_lam} (need <= 1e-2 and <= -1e-3). Hessian spectrum at "
-                    f"theta = 0: {origin}; lambda_min at the initial point: "
-                    f"{min(init) if init else None:.2g}..{max(init) if init else None:.2g}")
+                    f"{len(certs)} plateau midpoints in {m['certified_clean_runs']} certified clean runs: "
+                    f"max ||grad||/max||grad|| = {worst_ratio}, max lambda_min = {worst_lam} (need <= 1e-2 and "
+                    f"<= -1e-3). Hessian spectrum at theta = 0: {origin}; lambda_min at the initial point: "
+                    + (f"{min(init):.2g}..{max(init):.2g}" if init else "none certified"))
 
 
 def _ends_second_order(m: dict[str, Any]) -> Evidence:
@@ -308,7 +346,7 @@ def _ends_second_order(m: dict[str, Any]) -> Evidence:
     ranks_ok = all(e["final_rank"] == e["rank"] for e in ends)
     ok = bool(ends) and g <= 1e-6 and lam >= -1e-6 and ranks_ok
     return Evidence({"max_grad_norm": g, "min_lambda_min": lam}, ok,
-                    f"{len(ends)} clean runs: max final ||grad|| = {g}, min final lambda_min = {lam}, "
+                    f"{len(ends)} certified clean runs: max final ||grad|| = {g}, min final lambda_min = {lam}, "
                     f"r_tau = R in all: {ranks_ok} (need ||grad|| <= 1e-6, lambda_min >= -1e-6)")
 
 

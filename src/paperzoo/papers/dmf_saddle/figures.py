@@ -49,7 +49,9 @@ def stage_figure(ctx: RunContext, kept: dict[str, dict[int, dict[str, Any]]], co
     fig.suptitle("Saddle-point-escaping stages: red = onset (r_τ rises), orange = detected plateau")
     ctx.save_figure(fig, "stages.png")
 
-    names = list(kept)
+    names = [n for n in config["overview_settings"] if n in kept]
+    if not names:
+        return
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         run = kept[name][min(kept[name])]
@@ -66,7 +68,7 @@ def certificate_table(ctx: RunContext, metrics: dict[str, Any]) -> None:
     """A table of ‖∇‖ and λ_min at each plateau midpoint and at the end (first seed of each setting)."""
     rows = []
     for name, st in metrics["settings"].items():
-        run = next((r for r in st["runs"] if r["clean"]), None)
+        run = next((r for r in st["runs"] if r["clean"] and r["certified"]), None)
         if run is None:
             continue
         init = run["init"]
