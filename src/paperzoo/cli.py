@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, redirect_stdout
@@ -81,10 +82,16 @@ class _Progress:
 
     def track(self, iterable: Iterable[Any], total: int | None, description: str) -> Iterator[Any]:
         task = self.bars.add_task(f"  {description}", total=total)
+        # Bars are not drawn into a log file or a CI log: print a line at every tenth instead.
+        plain = not self.console.is_terminal and bool(total)
+        start, every = time.perf_counter(), max(1, (total or 1) // 10)
         try:
-            for item in iterable:
+            for done, item in enumerate(iterable, start=1):
                 yield item
                 self.bars.advance(task)
+                if plain and (done % every == 0 or done == total):
+                    print(f"  {description}: {done}/{total} after {time.perf_counter() - start:.0f} s",
+                          file=sys.stderr, flush=True)
         finally:
             self.bars.remove_task(task)
 

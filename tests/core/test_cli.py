@@ -54,6 +54,8 @@ def test_reproduce_writes_record_report_and_json(paperzoo, tmp_path):
     assert "above-threshold" in html and "failed" in html and "fake &lt;b&gt;&amp;" in html
     assert "above-threshold | FAILED" in (out / "summary.md").read_text()
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    # stderr is not a terminal here: progress comes as plain lines, not bars
+    assert "seeds: 3/3 after" in proc.stderr
 
 
 def test_same_seed_same_metrics(paperzoo, tmp_path):
