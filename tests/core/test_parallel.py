@@ -1,6 +1,10 @@
 """parallel_map: ordered results, single-threaded children, clear errors."""
 
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -29,3 +33,45 @@ def test_bad_worker_count_is_a_value_error(bad):
 
 def test_zero_workers_means_one_per_core():
     assert resolve_workers(0) == resolve_workers(None) == (os.cpu_count() or 1)
+
+
+def test_workers_exit_when_the_parent_is_killed(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import time\n"
+        "from paperzoo.core import RunContext\n"
+        "from paperzoo.core.parallel import parallel_map\n"
+        "if __name__ == '__main__':\n"
+        f"    parallel_map(time.sleep, [(60,), (60,)], 2, RunContext({str(tmp_path)!r}))\n")
+    parent = subprocess.Popen([sys.executable, str(script)])
+    deadline = time.monotonic() + 30
+    while not (children := _children(parent.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [pid for pid in children if "spawn_main" in _cmdline(pid)]
+    assert workers, "no worker started"
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"

@@ -40,6 +40,19 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the parent dies (killed runs leave no busy orphans)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def parallel_map(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int | None,
                  ctx: RunContext, description: str = "") -> list[Any]:
     """[function(*task) for task in tasks], in order, with a progress bar; in `workers` spawned
@@ -58,7 +71,8 @@ def parallel_map(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]],
 
     results: list[Any] = [None] * len(tasks)
     with _single_threaded_children(), \
-            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(function, *task): i for i, task in enumerate(tasks)}
         for future in ctx.track(as_completed(futures), total=len(tasks), description=description):
             results[futures[future]] = future.result()
