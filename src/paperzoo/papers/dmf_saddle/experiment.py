@@ -127,7 +127,7 @@ def _run_one(setting: dict[str, Any], seed: int, config: dict[str, Any], keep: b
         init_cert = second_order_check(hist.checkpoints[0], target, mask)
         out["init"] = {"grad_norm": init_cert.grad_norm, "lambda_min": init_cert.lambda_min}
     if with_glrl:
-        out["glrl_min_cosine"] = _glrl_cosines(hist, stages, clean, rank, target, mask, model, config)
+        out["glrl_min_cosine"] = _glrl_cosines(hist, stages, clean, target, mask, model, config)
     if keep:
         hist.checkpoints = {}
         out.update(_history=hist, _stages=stages)
@@ -138,7 +138,7 @@ def _logged_step(step: int, log_every: int) -> int:
     return step - step % log_every
 
 
-def _glrl_cosines(hist: Any, stages: list[Any], clean: bool, rank: int, target: Any, mask: Any, model: Any,
+def _glrl_cosines(hist: Any, stages: list[Any], clean: bool, target: Any, mask: Any, model: Any,
                   config: dict[str, Any]) -> float | None:
     """Smallest cosine of the principal angles between DMF's top-k singular subspaces at plateau k (and
     at the end, k = R) and those of GLRL's rank-k iterate; None when the run is not clean."""

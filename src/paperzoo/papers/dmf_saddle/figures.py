@@ -60,7 +60,7 @@ def stage_figure(ctx: RunContext, kept: dict[str, dict[int, dict[str, Any]]], co
         ax.set_xscale("symlog", linthresh=100)
         ax.set_title(name, fontsize=7)
         ax.set_xlabel("step")
-    fig.suptitle("σ(W) per setting (seed 0): depth and init scale")
+    fig.suptitle("σ(W) per setting (seed 0): depth and init scale", y=1.06)
     ctx.save_figure(fig, "settings.png")
 
 
