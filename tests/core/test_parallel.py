@@ -25,6 +25,13 @@ def test_children_run_with_one_blas_thread_and_parent_env_is_restored(tmp_path):
     assert os.environ.get("OMP_NUM_THREADS") == before
 
 
+def test_a_failing_task_stops_the_rest(tmp_path):
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="non-negative"):
+        parallel_map(time.sleep, [(-1,)] + [(2,)] * 10, 2, RunContext(tmp_path))
+    assert time.monotonic() - start < 8  # the queued tasks would take 10 s on 2 workers
+
+
 @pytest.mark.parametrize("bad", [-1, 1.5, "2", True])
 def test_bad_worker_count_is_a_value_error(bad):
     with pytest.raises(ValueError, match="workers"):

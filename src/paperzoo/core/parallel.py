@@ -74,6 +74,10 @@ def parallel_map(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]],
             ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                 initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(function, *task): i for i, task in enumerate(tasks)}
-        for future in ctx.track(as_completed(futures), total=len(tasks), description=description):
-            results[futures[future]] = future.result()
+        try:
+            for future in ctx.track(as_completed(futures), total=len(tasks), description=description):
+                results[futures[future]] = future.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # fail now, not after the queued tasks
+            raise
     return results
