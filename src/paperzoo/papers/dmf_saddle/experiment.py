@@ -75,8 +75,6 @@ def _certified(setting: dict[str, Any], config: dict[str, Any]) -> bool:
 def _run_one(setting: dict[str, Any], seed: int, config: dict[str, Any], keep: bool) -> dict[str, Any]:
     """Train one seed of one setting; certify plateau midpoints (clean runs) and the end point, and
     compare with GLRL when this is the GLRL setting. Returns plain data, so it can come from a worker."""
-    import torch
-
     from paperzoo.core.seeding import seed_everything
 
     from .certificates import second_order_check
@@ -84,7 +82,6 @@ def _run_one(setting: dict[str, Any], seed: int, config: dict[str, Any], keep: b
     from .stages import check_clean, detect_stages, find_plateaus
     from .training import DeepMatrixFactorization, DivergenceError, train_dmf
 
-    torch.set_num_threads(1)
     seed_everything(seed)
     sv, tau, steps = setting["singular_values"], config["tau"], setting["steps"]
     target = low_rank_matrix(setting["n"], sv, seed=seed)
@@ -104,7 +101,7 @@ def _run_one(setting: dict[str, Any], seed: int, config: dict[str, Any], keep: b
     stages = detect_stages(hist, tau, config["plateau_window"])
     clean, reason = check_clean(hist, stages, rank, tau, config["plateau_window"])
     out: dict[str, Any] = {
-        "seed": seed, "diverged": False, "clean": clean, "reason": reason, "certified": certify,
+        "seed": seed, "diverged": False, "clean": clean, "reason": reason,
         "unit_increments": bool(stages) and all(s.jump == 1 for s in stages) and stages[-1].rank == rank,
         "onsets": [s.step for s in stages], "jumps": [s.jump for s in stages],
         "stage_counts_by_tau": {str(t): len(detect_stages(hist, t, config["plateau_window"]))
@@ -116,10 +113,11 @@ def _run_one(setting: dict[str, Any], seed: int, config: dict[str, Any], keep: b
     if certify:
         end = second_order_check(model, target, mask)
         out["end"] = {"grad_norm": end.grad_norm, "lambda_min": end.lambda_min, "method": end.method}
+    # Plateau midpoints, rounded down to a logged step (where the factors were kept).
+    mids = [s.plateau.midpoint - s.plateau.midpoint % config["log_every"] for s in stages[:-1]] if clean else []
     if clean and certify:
         max_grad = float(hist.grad_norm.max())
-        for k, stage in enumerate(stages[:-1], start=1):
-            mid = _logged_step(stage.plateau.midpoint, config["log_every"])
+        for k, (stage, mid) in enumerate(zip(stages[:-1], mids, strict=True), start=1):
             cert = second_order_check(hist.checkpoints[mid], target, mask)
             out["plateaus"].append({
                 "k": k, "step": mid, "loss": stage.plateau.loss, "saddle_value": 0.5 * sum(s * s for s in sv[k:]),
@@ -127,18 +125,14 @@ def _run_one(setting: dict[str, Any], seed: int, config: dict[str, Any], keep: b
         init_cert = second_order_check(hist.checkpoints[0], target, mask)
         out["init"] = {"grad_norm": init_cert.grad_norm, "lambda_min": init_cert.lambda_min}
     if with_glrl:
-        out["glrl_min_cosine"] = _glrl_cosines(hist, stages, clean, target, mask, model, config)
+        out["glrl_min_cosine"] = _glrl_cosines(hist, mids, clean, target, mask, model, config)
     if keep:
         hist.checkpoints = {}
         out.update(_history=hist, _stages=stages)
     return out
 
 
-def _logged_step(step: int, log_every: int) -> int:
-    return step - step % log_every
-
-
-def _glrl_cosines(hist: Any, stages: list[Any], clean: bool, target: Any, mask: Any, model: Any,
+def _glrl_cosines(hist: Any, mids: list[int], clean: bool, target: Any, mask: Any, model: Any,
                   config: dict[str, Any]) -> float | None:
     """Smallest cosine of the principal angles between DMF's top-k singular subspaces at plateau k (and
     at the end, k = R) and those of GLRL's rank-k iterate; None when the run is not clean."""
@@ -152,7 +146,7 @@ def _glrl_cosines(hist: Any, stages: list[Any], clean: bool, target: Any, mask: 
     if not clean:
         return None
     greedy = glrl(target, mask, eps=config["glrl_eps"])
-    points = [_product(hist.checkpoints[_logged_step(s.plateau.midpoint, config["log_every"])]) for s in stages[:-1]]
+    points = [_product(hist.checkpoints[mid]) for mid in mids]
     points.append(model.end_to_end().detach())
     cosines = []
     for k, W in enumerate(points, start=1):
@@ -166,13 +160,10 @@ def _glrl_cosines(hist: Any, stages: list[Any], clean: bool, target: Any, mask: 
 
 def _completion_one(cfg: dict[str, Any], n_obs: int, seed: int, method: str) -> float:
     """Test MSE over all entries of one completion method ("depth<N>" or "nuclear") on one seeded mask."""
-    import torch
-
     from .baselines import nuclear_norm_completion
     from .matrices import low_rank_matrix, observation_mask
     from .training import DeepMatrixFactorization, DivergenceError, train_dmf
 
-    torch.set_num_threads(1)
     target = low_rank_matrix(cfg["n"], cfg["singular_values"], seed=seed)
     mask = observation_mask(target.shape, n_obs=n_obs, seed=seed)
     if method == "nuclear":
@@ -227,13 +218,11 @@ def run(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, 
     results = parallel_map(_run_one, tasks, config["workers"], ctx, "DMF runs")
     settings: dict[str, Any] = {}
     kept: dict[str, dict[int, dict[str, Any]]] = {}
-    for (setting, seed, _, keep), result in zip(tasks, results, strict=True):
-        if keep and not result["diverged"]:
-            kept.setdefault(setting["name"], {})[seed] = result
-        settings.setdefault(setting["name"], {"setting": setting, "runs": []})["runs"].append(result)
-    for name, entry in settings.items():
-        setting, runs = entry["setting"], entry["runs"]
-        settings[name] = {
+    for i, setting in enumerate(config["settings"]):
+        runs = results[i * len(seeds):(i + 1) * len(seeds)]
+        if setting["name"] in kept_names and not runs[0]["diverged"]:
+            kept[setting["name"]] = {seeds[0]: runs[0]}
+        settings[setting["name"]] = {
             **{k: setting[k] for k in ("n", "depth", "init", "init_scale", "fraction", "lr", "steps")},
             "rank": len(setting["singular_values"]), "singular_values": setting["singular_values"],
             "certified": _certified(setting, config),
@@ -258,7 +247,7 @@ def run(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, 
     glrl_cos = [r.get("glrl_min_cosine") for r in glrl_runs]
 
     all_runs = [(name, r) for name, st in settings.items() for r in st["runs"] if not r["diverged"]]
-    clean_runs = [(name, r) for name, r in all_runs if r["clean"] and r["certified"]]
+    clean_runs = [(name, r) for name, r in all_runs if r["clean"] and settings[name]["certified"]]
     d2, d3 = (settings.get(name) for name in config["depth_pair"])
     metrics: dict[str, Any] = {
         "loss_form": LOSS_FORM,
