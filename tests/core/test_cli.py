@@ -43,6 +43,7 @@ def test_reproduce_writes_record_report_and_json(paperzoo, tmp_path):
     record = records[0]
     assert record["paper"] == "fake-paper" and record["seeds"] == [0, 1, 2] and record["schema"] == 1
     assert record["environment"]["cpus"] >= 1 and record["environment"]["python"]
+    assert len(record["environment"]["load_start"]) == 3 and len(record["environment"]["load_end"]) == 3
     verdicts = {c["id"]: c["passed"] for c in record["claims"]}
     assert verdicts == {"mean-positive": True, "above-threshold": False, "never-measured": False}
     assert "not measured" in next(c["detail"] for c in record["claims"] if c["id"] == "never-measured")

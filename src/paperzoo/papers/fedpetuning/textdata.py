@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from paperzoo.data.minilm import minilm_tokenizer
 from paperzoo.data.text import bbc_news
 
 
@@ -69,19 +70,10 @@ def split_indices(labels: np.ndarray, n_train: int | None, n_valid: int | None, 
     return np.sort(train), np.sort(valid), np.sort(test)
 
 
-@lru_cache(maxsize=4)
-def _tokenizer(model_path: str):  # noqa: ANN202
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(model_path, local_files_only=True)
-
-
 def encode(texts: list[str], labels: np.ndarray, max_len: int, model_path: str | None = None) -> Encoded:
-    from .pet import default_model_path
-
     if not isinstance(max_len, int) or max_len < 4:
         raise ValueError(f"max_len must be an int >= 4, got {max_len!r}")
-    tok = _tokenizer(model_path or default_model_path())
+    tok = minilm_tokenizer(model_path)
     # Title + first sentences: the first ~6 tokens' worth of characters per max_len token is plenty.
     enc = tok([t[: 8 * max_len] for t in texts], truncation=True, max_length=max_len, padding="max_length",
               return_tensors="pt")
