@@ -8,9 +8,12 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: run test bench lint system-deps clean
 
-$(STAMP): pyproject.toml
+# requirements-nodeps.txt: packages whose declared dependencies would break this stack (an old torch,
+# obsolete back-ports); their real dependencies are pinned in pyproject.toml.
+$(STAMP): pyproject.toml requirements-nodeps.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
 system-deps:
