@@ -116,12 +116,15 @@ def _print_claims(console: Any, record: Any) -> None:
 
     from paperzoo.core.report import format_value
 
-    table = Table(title=f"{record.paper} ({record.preset}): {record.claims_held}/{len(record.claims)} claims held, "
-                        f"{record.seconds:.0f} s")
+    counts = record.claim_counts()
+    not_run = f", {counts['not run']} not run" if counts["not run"] else ""
+    table = Table(title=f"{record.paper} ({record.preset}): {counts['held']}/{len(record.claims)} claims held"
+                        f"{not_run}, {record.seconds:.0f} s")
     for column in ("claim", "verdict", "paper", "observed", "detail"):
         table.add_column(column, overflow="fold")
     for claim in record.claims:
-        verdict = "[green]held[/green]" if claim.passed else "[red]FAILED[/red]"
+        verdict = {"held": "[green]held[/green]", "failed": "[red]FAILED[/red]", "not run": "[dim]not run[/dim]"}[
+            claim.status]
         table.add_row(claim.id, verdict, claim.paper_value, format_value(claim.observed), claim.detail)
     console.print(table)
 

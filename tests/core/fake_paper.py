@@ -20,11 +20,27 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot(values, "o-")
     ctx.save_figure(fig, "values.png")
+    _write_tone(ctx.path("tone.wav"))
+    ctx.path("page.html").write_text("<!DOCTYPE html><title>extra page</title><h1 id='extra'>an extra page</h1>")
     if config["mode"] == "raise":
         raise RuntimeError("injected failure after an artifact was written")
     if config["mode"] == "interrupt":
         raise KeyboardInterrupt
     return {"value": summarize(values), "threshold": config["threshold"], "label": "fake <b>&"}
+
+
+def _write_tone(path, seconds: float = 0.5, rate: int = 8000) -> None:
+    """A short sine tone: the kind of audio artifact a speech paper writes."""
+    import wave
+
+    import numpy as np
+
+    samples = (0.3 * 32767 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate)).astype("<i2")
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(samples.tobytes())
 
 
 def _mean_positive(m: dict) -> Evidence:
@@ -45,5 +61,8 @@ PAPER = register(Paper(
     claims=[Claim("mean-positive", "The mean is positive", "> 0", _mean_positive),
             Claim("above-threshold", "The mean beats the threshold", "> 5", _above_threshold),
             Claim("never-measured", "A metric the run does not produce", "present", lambda m: Evidence(
-                m["absent"], True))],
-    run=run, summary="harness test fixture", key_metrics=("value",)))
+                m["absent"], True)),
+            Claim("full-only", "A claim only a larger preset measures", "measured at full",
+                  lambda m: Evidence.not_run("full preset only"))],
+    run=run, summary="harness test fixture", key_metrics=("value",),
+    captions={"values.png": "One value per seed.", "tone.wav": "A 440 Hz tone.", "page.html": "An extra page."}))

@@ -24,7 +24,7 @@ def test_list_shows_fake_paper_and_does_not_import_torch(cli_env, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], env=cli_env, capture_output=True, text=True, cwd=tmp_path)
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
-    assert "fake-paper" in proc.stdout and "3 claims" in proc.stdout
+    assert "fake-paper" in proc.stdout and "4 claims" in proc.stdout
     assert "HEAVY []" in proc.stdout
     assert elapsed < 10  # generous for a loaded CI box; the 1 s target is measured in benchmarks
 
@@ -45,12 +45,12 @@ def test_reproduce_writes_record_report_and_json(paperzoo, tmp_path):
     assert record["environment"]["cpus"] >= 1 and record["environment"]["python"]
     assert len(record["environment"]["load_start"]) == 3 and len(record["environment"]["load_end"]) == 3
     verdicts = {c["id"]: c["passed"] for c in record["claims"]}
-    assert verdicts == {"mean-positive": True, "above-threshold": False, "never-measured": False}
+    assert verdicts == {"mean-positive": True, "above-threshold": False, "never-measured": False, "full-only": False}
     assert "not measured" in next(c["detail"] for c in record["claims"] if c["id"] == "never-measured")
     out = tmp_path / "out"
     assert json.loads((out / "fake-paper" / "record.json").read_text()) == record
     assert (out / "fake-paper" / "values.png").stat().st_size > 0
-    assert record["artifacts"] == ["values.png"]
+    assert record["artifacts"] == ["page.html", "tone.wav", "values.png"]
     html = (out / "index.html").read_text()
     assert "above-threshold" in html and "failed" in html and "fake &lt;b&gt;&amp;" in html
     assert "above-threshold | FAILED" in (out / "summary.md").read_text()

@@ -121,3 +121,29 @@ def test_format_value():
     assert format_value({"mean": 0.5, "std": 0.1, "per_seed": [0.4, 0.6]}) == "0.5 ± 0.1 (n=2)"
     assert format_value(1 / 3) == "0.3333"
     assert format_value(list(range(10))).endswith(", …]")
+
+
+def test_claim_status_separates_not_run_from_failed():
+    assert ClaimResult("a", "s", "p", 1, True, "").status == "held"
+    assert ClaimResult("b", "s", "p", 1, False, "below the bar").status == "failed"
+    assert ClaimResult("c", "s", "p", None, False, Evidence.not_run("full only").detail).status == "not run"
+    record = _record(claims=[ClaimResult("a", "s", "p", 1, True, ""), ClaimResult("c", "s", "p", None, False,
+                                                                                 "Not run at quick")])
+    assert record.claim_counts() == {"held": 1, "failed": 0, "not run": 1}
+
+
+def test_report_shows_declared_key_metrics_only_and_captions_first(tmp_path, monkeypatch):
+    from paperzoo.core import report
+
+    record = _record(metrics={"acc": 0.9, "chain": {"a": 1, "b": 2}, "noise": 3},
+                     artifacts=["b.png", "a.png", "clip.wav", "queue.html", "data.csv"])
+    assert report.key_metric_rows(record, ("chain", "acc", "missing")) == [("chain.a", "1"), ("chain.b", "2"),
+                                                                           ("acc", "0.9")]
+    arts = report.artifacts_of(record, {"b.png": "B first", "clip.wav": "a clip"})
+    assert [(a.name, a.kind, a.caption) for a in arts] == [
+        ("b.png", "figure", "B first"), ("clip.wav", "audio", "a clip"), ("a.png", "figure", ""),
+        ("data.csv", "file", ""), ("queue.html", "page", "")]
+    record.save(tmp_path / "fake-paper" / "record.json")
+    text = build_report(tmp_path).read_text()
+    assert "noise" not in text.split("All metrics")[0]  # undeclared metrics only in the collapsed section
+    assert "<audio controls" in text and "href='fake-paper/queue.html'" in text

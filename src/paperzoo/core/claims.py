@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+NOT_RUN = "not run"
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -26,6 +28,15 @@ class Evidence:
     observed: Any
     passed: bool
     detail: str = ""
+
+    @classmethod
+    def not_run(cls, reason: str) -> Evidence:
+        """A claim this run did not measure (e.g. one only the full preset measures): failed, shown as not run.
+
+        >>> Evidence.not_run("full preset only").detail
+        'not run: full preset only'
+        """
+        return cls(None, False, f"{NOT_RUN}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,13 @@ class ClaimResult:
     observed: Any
     passed: bool
     detail: str
+
+    @property
+    def status(self) -> str:
+        """"held", "failed", or "not run" for a failed claim whose detail starts with "not run"."""
+        if self.passed:
+            return "held"
+        return NOT_RUN if self.detail.lower().startswith(NOT_RUN) else "failed"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

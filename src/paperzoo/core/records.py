@@ -88,6 +88,13 @@ class RunRecord:
     def claims_held(self) -> int:
         return sum(claim.passed for claim in self.claims)
 
+    def claim_counts(self) -> dict[str, int]:
+        """How many claims held, failed and were not run."""
+        counts = {"held": 0, "failed": 0, "not run": 0}
+        for claim in self.claims:
+            counts[claim.status] += 1
+        return counts
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": self.schema, "paper": self.paper, "title": self.title, "arxiv": self.arxiv,
