@@ -1,4 +1,4 @@
-"""The `paperzoo` command: list | reproduce | report | info.
+"""The `paperzoo` command: list | reproduce | report | info, and the commands papers register.
 
 Bad input exits with code 2 and one line on stderr; `reproduce --json` keeps stdout pure JSON.
 """
@@ -54,7 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR")
     info = sub.add_parser("info", help="a paper's claims, presets and config")
     info.add_argument("id", metavar="ID")
+    _add_paper_commands(sub)
     return parser
+
+
+def _add_paper_commands(sub: Any) -> None:
+    """One subcommand per command a paper registered; its code is imported only when it runs."""
+    from paperzoo.core import registry
+
+    for command in registry.all_commands().values():
+        parser = sub.add_parser(command.name, help=command.help)
+        command.add_arguments(parser)
+        parser.set_defaults(paper_command=command)
 
 
 def _prepare_out_dir(out: Path) -> None:
@@ -218,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_info(args.id)
         if args.command == "report":
             return cmd_report(args.out)
+        if getattr(args, "paper_command", None) is not None:
+            return args.paper_command.invoke(args)
         return cmd_reproduce(args)
     except UserError as exc:
         print(f"paperzoo: error: {exc}", file=sys.stderr)

@@ -27,6 +27,43 @@ PAPER_ORDER = ("edge-inference", "dmf-saddle", "neural-collapse", "fedpetuning",
 
 RunFunction = Callable[[Mapping[str, Any], Sequence[int], RunContext], Mapping[str, Any]]
 
+# The CLI's own subcommands: a paper's command may not take these names.
+BUILTIN_COMMANDS = ("list", "reproduce", "report", "info")
+
+
+@dataclass(frozen=True)
+class Command:
+    """An extra `paperzoo <name>` subcommand that a paper registers (e.g. an interactive demo).
+
+    `add_arguments(parser)` adds its options to an argparse parser; it runs whenever the CLI is
+    built, so it must import nothing heavy. `run` is "module:function": imported only when the command
+    runs, called with the parsed arguments, and returning the exit code. It may raise `UserError` for
+    bad input (one line on stderr, exit 2).
+
+    >>> Command("hello", "say hello", lambda parser: None, "mypkg.demo:hello").name
+    'hello'
+    """
+
+    name: str
+    help: str
+    add_arguments: Callable[[Any], None]
+    run: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", self.name):
+            raise ValueError(f"command name must be lowercase words joined by '-', got {self.name!r}")
+        if self.name in BUILTIN_COMMANDS:
+            raise ValueError(f"command name {self.name!r} clashes with the built-in command of that name")
+        if not callable(self.add_arguments):
+            raise ValueError(f"command {self.name!r}: add_arguments must be callable")
+        if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", self.run):
+            raise ValueError(f"command {self.name!r}: run must be 'module:function', got {self.run!r}")
+
+    def invoke(self, args: Any) -> int:
+        """Import the run function and call it with the parsed arguments."""
+        module, _, function = self.run.partition(":")
+        return int(getattr(importlib.import_module(module), function)(args))
+
 
 @dataclass(frozen=True)
 class Paper:
@@ -49,6 +86,8 @@ class Paper:
     key_metrics: Sequence[str] = field(default_factory=tuple)
     # Artifact file name -> caption shown in the report: PNG/SVG figures, WAV audio, extra HTML pages.
     captions: Mapping[str, str] = field(default_factory=dict)
+    # Extra CLI subcommands (`paperzoo <name>`), e.g. an interactive demo of the method.
+    commands: Sequence[Command] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", self.id):
@@ -62,6 +101,9 @@ class Paper:
         ids = [claim.id for claim in self.claims]
         if len(set(ids)) != len(ids):
             raise ValueError(f"paper {self.id!r}: duplicate claim ids in {ids}")
+        names = [command.name for command in self.commands]
+        if len(set(names)) != len(names):
+            raise ValueError(f"paper {self.id!r}: duplicate command names in {names}")
 
     def config(self, preset: str) -> dict[str, Any]:
         """The config of `preset`, or a UserError naming the presets there are."""
@@ -79,6 +121,11 @@ def register(paper: Paper) -> Paper:
     existing = _REGISTRY.get(paper.id)
     if existing is not None and existing.run is not paper.run:
         raise ValueError(f"paper id {paper.id!r} is registered twice")
+    for command in paper.commands:
+        owner = next((p.id for p in _REGISTRY.values() if p.id != paper.id
+                      and any(c.name == command.name for c in p.commands)), None)
+        if owner is not None:
+            raise ValueError(f"paper {paper.id!r}: command {command.name!r} is already registered by {owner!r}")
     _REGISTRY[paper.id] = paper
     return paper
 
@@ -110,6 +157,11 @@ def all_papers() -> list[Paper]:
     return [_REGISTRY[pid] for pid in sorted(_REGISTRY, key=_order)]
 
 
+def all_commands() -> dict[str, Command]:
+    """Every paper's registered command by name."""
+    return {command.name: command for paper in all_papers() for command in paper.commands}
+
+
 def get(paper_id: str) -> Paper:
     """The paper registered as `paper_id`, or a UserError listing the known ids."""
     _discover()
@@ -119,4 +171,5 @@ def get(paper_id: str) -> Paper:
     return _REGISTRY[paper_id]
 
 
-__all__ = ["PAPER_ORDER", "Paper", "RunContext", "all_papers", "get", "register"]
+__all__ = ["BUILTIN_COMMANDS", "PAPER_ORDER", "Command", "Paper", "RunContext", "all_commands", "all_papers", "get",
+           "register"]
