@@ -1,9 +1,10 @@
 """A tiny paper for harness tests: registered through PAPERZOO_PLUGINS, never shipped in src/.
 
 Preset "quick" runs; "boom" raises after writing an artifact; "interrupt" raises KeyboardInterrupt.
+It registers the command `paperzoo fake-echo`, run by `fake_command.echo` (imported only when it runs).
 """
 
-from paperzoo.core import Claim, Evidence, Paper, RunContext, register
+from paperzoo.core import Claim, Command, Evidence, Paper, RunContext, register
 
 
 def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
@@ -53,6 +54,11 @@ def _above_threshold(m: dict) -> Evidence:
     return Evidence(mean, mean > m["threshold"], f"mean {mean:.3f} vs threshold {m['threshold']}")
 
 
+def _echo_arguments(parser) -> None:
+    parser.add_argument("word")
+    parser.add_argument("--times", type=int, default=1)
+
+
 PAPER = register(Paper(
     id="fake-paper", title="A fake paper for harness tests", arxiv="0000.00000",
     presets={"quick": {"seeds": 2, "mode": "ok", "threshold": 5.0},
@@ -65,4 +71,5 @@ PAPER = register(Paper(
             Claim("full-only", "A claim only a larger preset measures", "measured at full",
                   lambda m: Evidence.not_run("full preset only"))],
     run=run, summary="harness test fixture", key_metrics=("value",),
-    captions={"values.png": "One value per seed.", "tone.wav": "A 440 Hz tone.", "page.html": "An extra page."}))
+    captions={"values.png": "One value per seed.", "tone.wav": "A 440 Hz tone.", "page.html": "An extra page."},
+    commands=[Command("fake-echo", "print a word (harness test)", _echo_arguments, "fake_command:echo")]))

@@ -59,5 +59,5 @@ class Act:
         if self.offer is not None:
             return f"{self.intent}({','.join(map(str, self.offer))})"
         if self.price is not None:
-            return f"{self.intent}({self.price:g})"
+            return f"{self.intent}({self.price:.10g})"
         return self.intent

@@ -163,17 +163,17 @@ class Results:
 
     def __init__(self, rows: list[dict[str, Any]], names: Sequence[str], env_name: str) -> None:
         self.rows, self.names, self.env_name = rows, list(names), env_name
+        self._by_agent: dict[str, list[tuple[dict, int, str]]] = {}
+        for row in rows:
+            for seat, me, other in ((0, row["a"], row["b"]), (1, row["b"], row["a"])):
+                self._by_agent.setdefault(me, []).append((row, seat, other))
 
     def games_of(self, name: str, partners: Sequence[str] | None = None) -> tuple[list[dict], list[int]]:
         """The games `name` played (against `partners` when given) and its seat in each; a self-play
         game counts once from each seat."""
-        games, seats = [], []
-        for row in self.rows:
-            for seat, me, other in ((0, row["a"], row["b"]), (1, row["b"], row["a"])):
-                if me == name and (partners is None or other in partners):
-                    games.append(row)
-                    seats.append(seat)
-        return games, seats
+        picked = [(row, seat) for row, seat, other in self._by_agent.get(name, ())
+                  if partners is None or other in partners]
+        return [row for row, _ in picked], [seat for _, seat in picked]
 
     def summary(self, name: str, partners: Sequence[str] | None = None) -> dict[str, float]:
         """`metrics` of agent `name` over its games (from its own seat)."""

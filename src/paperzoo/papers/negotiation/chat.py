@@ -175,11 +175,11 @@ def negotiate(args: Any) -> int:
     if not 0 <= args.u_min < 1:
         raise UserError(f"--u-min must be in [0, 1), got {args.u_min}")
     env = env()
+    if args.role is not None and args.role not in env.roles:
+        raise UserError(f"--role {args.role!r} does not exist in {args.env} (choose from: {', '.join(env.roles)})")
+    seat = None if args.role is None else env.roles.index(args.role)
     try:
         agent = build_agent(args.agent, env, args.u_min, args.seed, sys.stderr)
-        seat = None if args.role is None else env.roles.index(args.role) if args.role in env.roles else None
-        if args.role is not None and seat is None:
-            raise UserError(f"--role {args.role!r} does not exist in {args.env} (choose from: {', '.join(env.roles)})")
         chat(env, agent, seed=args.seed, seat=seat)
     except KeyboardInterrupt:
         print("\nNo deal (interrupted).", flush=True)

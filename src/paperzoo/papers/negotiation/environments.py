@@ -258,8 +258,8 @@ class ItemDivision:
         if act.intent == "propose":
             counts = state.scenario.counts
             if len(act.offer) != len(counts) or any(not 0 <= o <= c for o, c in zip(act.offer, counts, strict=True)):
-                raise ValueError(f"act.offer {act.offer} is not a division of {counts} "
-                                 f"({', '.join(f'{c} {n}s' for c, n in zip(counts, ITEM_NAMES, strict=True))})")
+                pool = ", ".join(f"{c} {n}" + "s" * (c != 1) for c, n in zip(counts, ITEM_NAMES, strict=True))
+                raise ValueError(f"act.offer {act.offer} is not a division of {counts} ({pool})")
         if act.intent == "accept" and state.standing != 1 - state.speaker:
             raise ValueError("act: there is no proposal from the partner to accept")
 

@@ -82,12 +82,18 @@ def metrics(dialogues: Sequence[Any], seat: int | Sequence[int] | None = None) -
     return out
 
 
-def bootstrap_mean(values: Sequence[float], seed: int = 0, n_resamples: int = 1000) -> tuple[float, float]:
-    """95% bootstrap interval of the mean (a point interval when every value is equal)."""
-    from paperzoo.core.stats import bootstrap_ci
+def bootstrap_mean(values: Sequence[float], seed: int = 0, n_resamples: int = 2000) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of the mean (a point interval when every value is equal).
+
+    Vectorized and without BCa's jackknife, which costs O(n²) memory and seconds per call on the
+    thousands of games of a tournament; for means of that many values the two intervals agree.
+    """
+    from scipy import stats
 
     array = np.asarray(values, dtype=float)
     if array.size < 2 or np.all(array == array[0]):
         mean = float(array.mean()) if array.size else float("nan")
         return (mean, mean)
-    return bootstrap_ci(array, np.mean, n_resamples=n_resamples, seed=seed)
+    result = stats.bootstrap((array,), np.mean, vectorized=True, n_resamples=n_resamples, method="percentile",
+                             random_state=np.random.default_rng(seed))
+    return (float(result.confidence_interval.low), float(result.confidence_interval.high))

@@ -279,8 +279,10 @@ def run(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, 
     from .language import paraphrase_accuracy, round_trip
 
     wall = time.perf_counter()
+    stages: dict[str, float] = {}
     with ctx.stage(f"supervised and RL policies, {len(seeds)} seeds in worker processes"):
         studies = parallel_map(seed_study, [(seed, config) for seed in seeds], config["workers"], ctx, "seeds")
+    stages["seeds"] = time.perf_counter() - wall
     items = ItemDivision(max_turns=config["max_turns"])
     test = items.scenarios(config["test_scenarios"], config["data_seed"] + 1)
     price = PriceBargain(max_turns=config["price_max_turns"])
@@ -288,19 +290,25 @@ def run(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, 
     agents = _rule_agents(config["tournament_u_min"], config["random_p_accept"])
     tournaments = {}
     for name, env, scenarios in (("items", items, test[:config["tournament_scenarios"]]), ("price", price, listings)):
+        clock = time.perf_counter()
         with ctx.stage(f"{name} tournament: {len(agents)} rule agents, {len(scenarios)} scenarios"):
             tournaments[name] = Tournament(agents, env, scenarios=scenarios, seeds=[seeds[0]]).run(
                 config["workers"], ctx, log=ctx.path(f"tournament_{name}.jsonl"))
+        stages[f"tournament_{name}"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     with ctx.stage("act layer: round trips and held-out paraphrases"):
         parse = {env.name: {"round_trip": round_trip(env, config["parse_acts"], seeds[0]),
                             "paraphrases": paraphrase_accuracy(env, config["paraphrase_draws"], seeds[0])}
                  for env in (items, price)}
+    stages["parse"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     metrics = _metrics(config, studies, tournaments, parse, agents)
     metrics["concession"] = _concession_curves(items, test[:config["concession_scenarios"]])
     from .figures import make_figures
 
     make_figures(ctx, metrics, studies, tournaments, items, test[0])
-    metrics["seconds"] = {"total": time.perf_counter() - wall,
+    stages["metrics_and_figures"] = time.perf_counter() - clock
+    metrics["seconds"] = {"total": time.perf_counter() - wall, "stages": stages,
                           "per_seed": [s["seconds"] for s in studies]}
     metrics["pareto_base_rate_test"] = float(np.mean([s["pareto_base"] for s in studies]))
     return metrics
@@ -419,10 +427,31 @@ def _pooled_summary(results: Any, names: list[str]) -> dict[str, float]:
 # ---------------------------------------------------------------- claims
 
 
+def _numeric(check: Any) -> Any:
+    """Read the strings "nan", "inf" and "-inf" of a stored record back as floats before `check`
+    (a NaN then fails every comparison: no deals, no evidence)."""
+
+    def floats(value: Any) -> Any:
+        if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+            return float(value)
+        if isinstance(value, dict):
+            return {k: floats(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [floats(v) for v in value]
+        return value
+
+    def wrapped(m: dict) -> Evidence:
+        return check(floats(m))
+
+    wrapped.__name__ = check.__name__
+    return wrapped
+
+
 def _not_run(m: dict) -> Evidence | None:
     return None if m["full_studies"] else Evidence(None, False, NOT_AT_QUICK)
 
 
+@_numeric
 def _rl_beats(m: dict) -> Evidence:
     d = m["rl_minus_sl_score"]
     ok = d["mean"] >= RL_MIN_GAIN and d["ci95"][0] > 0
@@ -434,38 +463,43 @@ def _rl_beats(m: dict) -> Evidence:
                     "and CI > 0")
 
 
+@_numeric
 def _rl_exploits(m: dict) -> Evidence:
     changes = m["rl_partner_change"]
-    return Evidence(changes, bool(all(c < 0 for c in changes)),
+    return Evidence(changes, bool(changes and all(c < 0 for c in changes)),
                     "partner score(all) in the RL game minus in the supervised game, per seed: "
                     + ", ".join(f"{c:+.2f}" for c in changes) + "; needs < 0 in every seed")
 
 
+@_numeric
 def _rl_agrees_less(m: dict) -> Evidence:
     da, ds = m["heldout_agreement_change"], m["heldout_score_agreed_change"]
     ok = da <= AGREE_DROP and ds > 0
     def side(held: dict, who: str) -> str:
         return f"{who.upper()} {held[who]['agreement']:.1%} / {held[who]['score_agreed']:.2f}"
 
-    seeds = "; ".join(f"seed {p['seed']}: {side(p['heldout'], 'rl')}, {side(p['heldout'], 'sl')}" for p in m["per_seed"])
+    seeds = "; ".join(f"seed {p['seed']}: {side(p['heldout'], 'rl')}, {side(p['heldout'], 'sl')}"
+                      for p in m["per_seed"])
     return Evidence({"agreement_change": da, "score_agreed_change": ds}, bool(ok),
                     f"vs 3 held-out reservation partners, RL − SL (seed means): agreement {100 * da:+.1f} points, "
                     f"score(agreed) {ds:+.2f} ({seeds}); needs agreement <= {100 * AGREE_DROP:+.0f} point and "
                     "score(agreed) > 0")
 
 
+@_numeric
 def _rollouts_help(m: dict) -> Evidence:
     skipped = _not_run(m)
     if skipped:
         return skipped
     s, p = m["rollouts_minus_sl_score"], m["rollouts_minus_sl_pareto_deals"]
-    ok = s["mean"] > 0 and s["ci95"][0] > 0 and p["mean"] > 0 and p["ci95"][0] > 0
+    ok = all(x > 0 for x in (s["mean"], s["ci95"][0], p["mean"], p["ci95"][0]))
     return Evidence({"score_gain": s["mean"], "pareto_gain": p["mean"]}, bool(ok),
                     f"rollouts − supervised vs the frozen supervised partner: score(all) {s['mean']:+.2f} (CI "
                     f"{s['ci95'][0]:+.2f} to {s['ci95'][1]:+.2f}), Pareto-optimal deals per game {p['mean']:+.3f} "
                     f"(CI {p['ci95'][0]:+.3f} to {p['ci95'][1]:+.3f}); needs both > 0 with CI > 0")
 
 
+@_numeric
 def _pareto(m: dict) -> Evidence:
     entries = m["pareto"]
     trained = {k: v for k, v in entries.items() if k != "random"}
@@ -477,9 +511,11 @@ def _pareto(m: dict) -> Evidence:
                     f"{PARETO_RATIO:g}x for SL, RL and each rule agent and < {RANDOM_RATIO:g}x for random")
 
 
+@_numeric
 def _boulware(m: dict) -> Evidence:
     b, c = m["boulware_vs_conceder"]["boulware"], m["boulware_vs_conceder"]["conceder"]
-    ok = b["score_agreed"] > c["score_agreed"] and b["length"] > c["length"] and c["agreement"] >= b["agreement"]
+    ok = (b["score_agreed"] > c["score_agreed"] and b["length"] > c["length"]
+          and c["agreement"] >= b["agreement"])
     pb, pc = m["boulware_vs_conceder_price"]["boulware"], m["boulware_vs_conceder_price"]["conceder"]
     return Evidence({"boulware": b, "conceder": c}, bool(ok),
                     f"items, vs the whole rule pool: Boulware score(agreed) {b['score_agreed']:.2f}, length "
@@ -489,18 +525,21 @@ def _boulware(m: dict) -> Evidence:
                     f"{pc['score_agreed']:.2f}, {pc['length']:.1f}, {pc['agreement']:.1%})")
 
 
+@_numeric
 def _tradeoff(m: dict) -> Evidence:
     skipped = _not_run(m)
     if skipped:
         return skipped
     a = m["act_rl"]
-    ok = (a["margin"]["utility"] > a["fair"]["utility"] and a["margin"]["agreement"] < a["fair"]["agreement"]
+    ok = (a["margin"]["utility"] > a["fair"]["utility"]
+          and a["margin"]["agreement"] < a["fair"]["agreement"]
           and a["fair"]["fairness"] > a["margin"]["fairness"])
     detail = "; ".join(f"{k}: utility {v['utility']:.3f}, agreement {v['agreement']:.1%}, "
                        f"fairness {v['fairness']:.3f}, length {v['length']:.1f}" for k, v in a.items())
     return Evidence(a, bool(ok), f"ActRL vs the frozen supervised price policy — {detail}")
 
 
+@_numeric
 def _acts_parse(m: dict) -> Evidence:
     p = m["parse"]
     ok = all(v["round_trip"] == 1.0 and v["paraphrase_accuracy"] >= PARAPHRASE_MIN for v in p.values())
@@ -510,6 +549,7 @@ def _acts_parse(m: dict) -> Evidence:
     return Evidence(observed, bool(ok), f"{detail}; needs 100% round trip and >= {PARAPHRASE_MIN:.0%} paraphrases")
 
 
+@_numeric
 def _drifts(m: dict) -> Evidence:
     skipped = _not_run(m)
     if skipped:
