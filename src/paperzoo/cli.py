@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seeds", type=_positive_int, metavar="N", help="run seeds 0..N-1 instead of the preset's")
     rep.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="report folder (reports/)")
     rep.add_argument("--json", action="store_true", help="print the run records as a JSON array on stdout")
+    rep.add_argument("--ray", metavar="ADDRESS", help="run parallel tasks on a Ray cluster: HOST:PORT of its head, "
+                     "ray://HOST:PORT, or auto (the local cluster, or a new local Ray)")
     report = sub.add_parser("report", help="rebuild the report from the records present")
     report.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR")
     info = sub.add_parser("info", help="a paper's claims, presets and config")
@@ -178,6 +180,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     papers = registry.all_papers() if args.all else [registry.get(pid) for pid in dict.fromkeys(args.ids)]
     for paper in papers:
         paper.config(args.preset)  # validate every preset before any run starts
+    if args.ray is not None:
+        from paperzoo.core.parallel import check_ray_address
+
+        check_ray_address(args.ray)
     _prepare_out_dir(args.out)
 
     from paperzoo.core.report import build_report
@@ -190,7 +196,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         for paper in papers:
             progress.bars.update(overall, description=f"{paper.id} [{args.preset}]")
             try:
-                record = run_paper(paper, args.preset, args.out, args.seeds, tracker=progress.track)
+                record = run_paper(paper, args.preset, args.out, args.seeds, tracker=progress.track,
+                                   ray_address=args.ray)
             except (KeyboardInterrupt, UserError):
                 raise
             except Exception:  # a bug in one paper must not lose the others' results

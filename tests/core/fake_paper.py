@@ -12,12 +12,12 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
+    from paperzoo.core.parallel import parallel_map
     from paperzoo.core.stats import summarize
 
     print("chatter on stdout from a library")  # --json must keep stdout pure JSON all the same
-    values = [float(np.random.default_rng(seed).normal(1.0, 0.1)) for seed in ctx.track(seeds, description="seeds")]
+    values = parallel_map(seeded_value, [(seed,) for seed in seeds], 1, ctx, "seeds")
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot(values, "o-")
     ctx.save_figure(fig, "values.png")
@@ -28,6 +28,13 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
     if config["mode"] == "interrupt":
         raise KeyboardInterrupt
     return {"value": summarize(values), "threshold": config["threshold"], "label": "fake <b>&"}
+
+
+def seeded_value(seed: int) -> float:
+    """One seeded task of the run (module level, so worker processes and Ray workers can import it)."""
+    import numpy as np
+
+    return float(np.random.default_rng(seed).normal(1.0, 0.1))
 
 
 def _write_tone(path, seconds: float = 0.5, rate: int = 8000) -> None:

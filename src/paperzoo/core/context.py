@@ -27,10 +27,12 @@ class RunContext:
     """
 
     def __init__(self, out_dir: Path | str, preset: str = "quick", tracker: Tracker | None = None,
-                 log_stream: Any = None) -> None:
+                 log_stream: Any = None, ray_address: str | None = None) -> None:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.preset = preset
+        # Where `parallel_map` sends tasks: None = local worker processes, else a Ray cluster address.
+        self.ray_address = ray_address
         self._tracker = tracker or _no_progress
         self._log_stream = log_stream
 

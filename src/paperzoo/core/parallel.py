@@ -1,7 +1,9 @@
-"""Seeded tasks over worker processes, with one BLAS/OpenMP thread each.
+"""Seeded tasks over worker processes, with one BLAS/OpenMP thread each: local or on a Ray cluster.
 
 Many small CPU-bound runs (one per setting and seed) scale with processes, not threads: two
-processes that each start a thread pool per core spend the run fighting over the cores.
+processes that each start a thread pool per core spend the run fighting over the cores. A full study
+that outgrows one machine runs the same tasks on Ray (`paperzoo reproduce ... --ray ADDRESS`); every
+task seeds itself, so the results are the same on either backend.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from paperzoo.core.context import RunContext
+from paperzoo.core.errors import UserError
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -56,13 +59,16 @@ def _exit_with_parent(parent: int) -> None:
 def parallel_map(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int | None,
                  ctx: RunContext, description: str = "") -> list[Any]:
     """[function(*task) for task in tasks], in order, with a progress bar; in `workers` spawned
-    processes when there is more than one. `function` must be importable (module level) and each task
-    must seed itself, so that results do not depend on the number of workers.
+    processes when there is more than one, or as one-CPU Ray tasks when `ctx.ray_address` is set (the
+    cluster then decides how many run at once). `function` must be importable (module level) and each
+    task must seed itself, so that results do not depend on the number of workers or the backend.
 
     Example:
         >>> parallel_map(pow, [(2, 3), (3, 2)], workers=1, ctx=RunContext("/tmp/out"))
         [8, 9]
     """
+    if ctx.ray_address is not None:
+        return _ray_map(function, tasks, ctx, description)
     workers = min(resolve_workers(workers), max(len(tasks), 1))
     if workers == 1:
         return [function(*task) for task in ctx.track(tasks, description=description)]
@@ -81,3 +87,71 @@ def parallel_map(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]],
             pool.shutdown(wait=False, cancel_futures=True)  # fail now, not after the queued tasks
             raise
     return results
+
+
+# ------------------------------------------------------------------------------------------ Ray
+def check_ray_address(address: str) -> str:
+    """`address` if it names a Ray cluster to use: "auto" (the local cluster `ray start` left running, or
+    a new local Ray), "HOST:PORT" of a head node's GCS, or "ray://HOST:PORT" of a Ray Client server; a
+    named head must answer on its port (Ray itself would retry for minutes). Else a UserError."""
+    import socket
+
+    if address == "auto":
+        return address
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise UserError(f"--ray expects auto, HOST:PORT or ray://HOST:PORT, got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except OSError as exc:
+        raise UserError(f"no Ray head answers at {address}: {exc.strerror or exc}") from None
+    return address
+
+
+def _call(function: Callable[..., Any], task: tuple[Any, ...]) -> Any:
+    return function(*task)
+
+
+@contextmanager
+def _ray_session(address: str) -> Iterator[Any]:
+    """Ray, connected to `address`; disconnected afterwards unless the caller had connected already."""
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # CPU only: no accelerator variables
+    import ray
+
+    if ray.is_initialized():
+        yield ray
+        return
+    try:
+        ray.init(address=None if address == "auto" else address, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    except (ConnectionError, RuntimeError) as exc:
+        raise UserError(f"cannot connect to Ray at {address}: {exc}") from None
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _ray_map(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], ctx: RunContext,
+             description: str) -> list[Any]:
+    with _ray_session(check_ray_address(ctx.ray_address)) as ray:
+        remote = ray.remote(num_cpus=1, max_retries=0,
+                            runtime_env={"env_vars": dict.fromkeys(_THREAD_VARIABLES, "1")})(_call)
+        refs = [remote.remote(function, tuple(task)) for task in tasks]
+        index = {ref: i for i, ref in enumerate(refs)}
+        results: list[Any] = [None] * len(tasks)
+
+        def finished() -> Iterator[Any]:
+            pending = list(refs)
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                yield done[0]
+
+        try:
+            for ref in ctx.track(finished(), total=len(tasks), description=description):
+                results[index[ref]] = ray.get(ref)
+        except BaseException:
+            for ref in refs:  # fail now, not after the queued tasks
+                ray.cancel(ref, force=True)
+            raise
+        return results

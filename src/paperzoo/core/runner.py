@@ -58,21 +58,23 @@ def git_commit() -> str | None:
 
 
 def run_paper(paper: Paper, preset: str, out_dir: Path, n_seeds: int | None = None,
-              tracker: Tracker | None = None) -> RunRecord:
-    """Run `paper` at `preset` and write `out_dir/<id>/` (record.json + artifacts) atomically."""
+              tracker: Tracker | None = None, ray_address: str | None = None) -> RunRecord:
+    """Run `paper` at `preset` and write `out_dir/<id>/` (record.json + artifacts) atomically;
+    `ray_address` sends the run's `parallel_map` tasks to a Ray cluster."""
     config = paper.config(preset)
     seeds = list(range(n_seeds if n_seeds is not None else int(config["seeds"])))
     config["seeds"] = len(seeds)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{paper.id}.staging-"))
     try:
-        ctx = RunContext(staging, preset=preset, tracker=tracker)
+        ctx = RunContext(staging, preset=preset, tracker=tracker, ray_address=ray_address)
         started = datetime.now(UTC).isoformat(timespec="seconds")
         load_start = host_load()
         clock = time.perf_counter()
         metrics = jsonable(paper.run(config, seeds, ctx))
         seconds = time.perf_counter() - clock
-        env = environment() | {"load_start": load_start, "load_end": host_load()}
+        env = environment() | {"load_start": load_start, "load_end": host_load(),
+                               "parallel": "local" if ray_address is None else f"ray {ray_address}"}
         record = RunRecord(
             paper=paper.id, title=paper.title, arxiv=paper.arxiv, preset=preset, seeds=seeds,
             started=started, seconds=seconds, environment=env, config=config, metrics=metrics,

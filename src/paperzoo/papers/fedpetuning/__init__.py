@@ -19,8 +19,9 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "pet": ["PETConfig", "build_model", "trainable_state_dict", "load_trainable_state_dict", "BottleneckAdapter",
             "add_adapters", "add_prefix", "apply_bitfit", "count_trainable", "PrefixSelfAttention", "METHODS"],
-    "federation": ["client_app", "server_app", "make_server_app", "ByteCountingFedAvg", "FedSettings", "FedResult",
-                   "run_federated", "run_many", "DEFAULT_LR"],
+    # ByteCountingFedAvg is paperzoo.federated's, re-exported here as part of this paper's API
+    "federation": ["client_app", "server_app", "ByteCountingFedAvg", "FedSettings", "FedResult", "run_federated",
+                   "run_many", "run_on_grid", "DEFAULT_LR"],
     "textdata": ["load_task", "split_indices", "Task"],
     "training": ["train_local", "evaluate"],
 })

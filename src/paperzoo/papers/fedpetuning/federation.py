@@ -1,9 +1,10 @@
-"""Federated PET on Flower (Message API): a ClientApp, a byte-counting FedAvg and the ServerApp.
+"""Federated PET on Flower (Message API): the ClientApp, the server loop and the ServerApp.
 
-Only the trainable tensors travel. `ByteCountingFedAvg` measures the bytes of every ArrayRecord it sends
-(one message per sampled node) and receives (`ArrayRecord.count_bytes()`). One simulation runs a whole
-list of configurations (method × α × seed): the server loops over them and each message's config tells
-the client which model, data split and partition to use, so Ray starts once.
+Only the trainable tensors travel. The Flower glue is `paperzoo.federated`: `ByteCountingFedAvg` runs
+on a `MeteredGrid`, which measures `ArrayRecord.count_bytes()` of every message sent and every reply
+delivered; nodes are sampled by partition id with a generator seeded by the run's seed. One simulation
+runs a whole list of configurations (method × α × seed): the server loops over them and each message's
+config tells the client which model, data split and partition to use, so Ray starts once.
 
 Example (starts a Flower simulation, ~10 s of Ray start-up)::
 
@@ -15,23 +16,29 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import random
 import time
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import torch
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MessageType, MetricRecord, RecordDict
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
-from flwr.serverapp.strategy import FedAvg
 
 from paperzoo.data.partition import fednlp_label_skew
+from paperzoo.federated import (
+    ByteCountingFedAvg,
+    add_partition_query,
+    available_cores,
+    client_threads,
+    node_partition,
+    node_partitions,
+    simulate,
+    torch_threads,
+)
 
 from .pet import PETConfig, build_model, count_trainable, load_trainable_state_dict, trainable_state_dict
 from .textdata import Task, load_task
@@ -124,27 +131,17 @@ def partition(s: FedSettings, split: str, num_partitions: int) -> tuple[np.ndarr
     return tuple(fednlp_label_skew(labels, num_partitions, s.alpha, seed=s.seed))
 
 
-def _node(context: Context) -> tuple[int, int]:
-    cfg = context.node_config
-    return int(cfg["partition-id"]), int(cfg["num-partitions"])
-
-
-def _set_threads(context: Context) -> None:
-    # Ray gives each ClientApp `num_cpus`; match torch's threads to it.
-    torch.set_num_threads(int(context.node_config.get("torch-threads", 1)))
-
-
 # ------------------------------------------------------------------------------------ ClientApp
-client_app = ClientApp()
+client_app = add_partition_query(ClientApp())  # the server asks each node for its partition id first
 
 
 @client_app.train()
 def client_train(msg: Message, context: Context) -> Message:
     """Load the global trainable tensors, train one local round on this node's partition, send them back."""
-    _set_threads(context)
+    client_threads(context)
     cfg = msg.content["config"]
     pet, s = from_record(cfg)
-    pid, n_parts = _node(context)
+    pid, n_parts = node_partition(context)
     server_round = int(cfg["server-round"])
     if s.fail_round and server_round == s.fail_round and pid == 0:
         raise RuntimeError(f"injected failure of partition 0 in round {server_round}")
@@ -160,20 +157,12 @@ def client_train(msg: Message, context: Context) -> Message:
     return Message(content=content, reply_to=msg)
 
 
-@client_app.query()
-def client_partition(msg: Message, context: Context) -> Message:
-    """This node's partition id, so that the server can sample partitions reproducibly."""
-    pid, n_parts = _node(context)
-    content = RecordDict({"metrics": MetricRecord({"partition-id": pid, "num-partitions": n_parts})})
-    return Message(content=content, reply_to=msg)
-
-
 @client_app.evaluate()
 def client_evaluate(msg: Message, context: Context) -> Message:
     """Accuracy of the global trainable tensors on this node's partition of the test split."""
-    _set_threads(context)
+    client_threads(context)
     pet, s = from_record(msg.content["config"])
-    pid, n_parts = _node(context)
+    pid, n_parts = node_partition(context)
     task = task_for(s)
     data = task.test.subset(partition(s, "test", n_parts)[pid])
     model = model_for(pet, s, task.num_labels)
@@ -181,93 +170,6 @@ def client_evaluate(msg: Message, context: Context) -> Message:
     acc, loss = evaluate(model, data)
     content = RecordDict({"metrics": MetricRecord({"accuracy": acc, "loss": loss, "num-examples": len(data)})})
     return Message(content=content, reply_to=msg)
-
-
-# ---------------------------------------------------------------------------------- strategy
-def node_partitions(grid: Grid, expected: int, timeout_s: float = 300.0) -> dict[int, int]:
-    """Ask every connected node for its partition id (a query message); returns {node id: partition id}.
-
-    Node ids are random in every simulation and deployment, so reproducible sampling has to go through
-    the partitions the nodes own. Waits until `expected` nodes are connected; raises if a node does not
-    answer or two nodes claim the same partition, since sampling would then silently change.
-    """
-    deadline = time.monotonic() + timeout_s
-    while len(node_ids := sorted(grid.get_node_ids())) < expected:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"only {len(node_ids)} of {expected} nodes connected within {timeout_s:.0f} s")
-        time.sleep(0.5)
-    queries = [Message(RecordDict(), dst_node_id=n, message_type=MessageType.QUERY) for n in node_ids]
-    replies = list(grid.send_and_receive(queries, timeout=timeout_s))
-    partitions = {r.metadata.src_node_id: int(r.content["metrics"]["partition-id"])
-                  for r in replies if not r.has_error()}
-    if len(partitions) < len(node_ids) or len(set(partitions.values())) < len(partitions):
-        raise RuntimeError(f"partition query: {len(partitions)} of {len(node_ids)} nodes answered, "
-                           f"partition ids {sorted(partitions.values())} (must be distinct)")
-    return partitions
-
-
-class ByteCountingFedAvg(FedAvg):
-    """FedAvg (weighted by `num-examples`) that records the bytes it sends and receives each round.
-
-    bytes_down[r]: sum over the train messages sent in round r of their ArrayRecord's `count_bytes()`;
-    bytes_up[r]: the same over the replies that arrived without error. Replies with errors are dropped;
-    with fewer than `min_train_replies` valid replies the global model is kept for that round.
-    With `partitions` ({node id: partition id}, see `node_partitions`) the training nodes are sampled by
-    partition with the strategy's own generator seeded by `seed` (FedAvg samples node ids with the global
-    `random`), and replies are averaged in partition order, so the same seed gives the same run.
-    """
-
-    def __init__(self, *args: Any, min_train_replies: int = 1, partitions: Mapping[int, int] | None = None,
-                 seed: int = 0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if min_train_replies < 1:
-            raise ValueError(f"min_train_replies must be >= 1, got {min_train_replies}")
-        self.min_train_replies = min_train_replies
-        self.partitions = dict(partitions or {})
-        self._node_of = {p: n for n, p in self.partitions.items()}
-        if len(self._node_of) < len(self.partitions):
-            raise ValueError(f"two nodes share a partition id: {self.partitions}")
-        self._rng = random.Random(seed)
-        self.sampled_partitions: dict[int, list[int]] = {}
-        self.bytes_down: dict[int, int] = {}
-        self.bytes_up: dict[int, int] = {}
-        self.messages_down: dict[int, int] = {}
-        self.messages_up: dict[int, int] = {}
-        self.failures: dict[int, int] = {}
-
-    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
-                        grid: Grid) -> Iterable[Message]:
-        if self.partitions and self.fraction_train > 0.0:
-            messages = self._sampled_train_messages(server_round, arrays, config)
-        else:
-            messages = list(super().configure_train(server_round, arrays, config, grid))
-        self.bytes_down[server_round] = sum(m.content[self.arrayrecord_key].count_bytes() for m in messages)
-        self.messages_down[server_round] = len(messages)
-        return messages
-
-    def _sampled_train_messages(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord) -> list[Message]:
-        """FedAvg.configure_train with the nodes drawn by partition id from `self._rng`."""
-        size = max(int(len(self._node_of) * self.fraction_train), self.min_train_nodes)
-        chosen = self._rng.sample(sorted(self._node_of), size)
-        self.sampled_partitions[server_round] = chosen
-        config["server-round"] = server_round
-        record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
-        return list(self._construct_messages(record, [self._node_of[p] for p in chosen], MessageType.TRAIN))
-
-    def aggregate_train(self, server_round: int,
-                        replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
-        replies = list(replies)
-        # Replies arrive in completion order; a fixed order keeps the float sums of the average reproducible.
-        valid = sorted((m for m in replies if not m.has_error()),
-                       key=lambda m: (self.partitions.get(m.metadata.src_node_id, -1), m.metadata.src_node_id))
-        self.failures[server_round] = len(replies) - len(valid)
-        self.bytes_up[server_round] = sum(m.content[self.arrayrecord_key].count_bytes() for m in valid)
-        self.messages_up[server_round] = len(valid)
-        if len(valid) < self.min_train_replies:
-            log.warning("round %d: %d valid replies < min_train_replies=%d; keeping the global model",
-                        server_round, len(valid), self.min_train_replies)
-            return None, None
-        return super().aggregate_train(server_round, valid)
 
 
 # -------------------------------------------------------------------------------------- results
@@ -319,7 +221,8 @@ def _run_one(grid: Grid, pet: PETConfig, s: FedSettings, partitions: Mapping[int
 
     def evaluate_fn(server_round: int, arrays: ArrayRecord) -> MetricRecord:
         load_trainable_state_dict(model, arrays.to_torch_state_dict())
-        acc, loss = evaluate(model, task.valid)
+        with torch_threads(available_cores()):  # synchronous FedAvg: every client waits while the server evaluates
+            acc, loss = evaluate(model, task.valid)
         valid_acc.append(acc)
         if acc > best["acc"]:
             state = {k: v.clone() for k, v in trainable_state_dict(model).items()}
@@ -332,7 +235,8 @@ def _run_one(grid: Grid, pet: PETConfig, s: FedSettings, partitions: Mapping[int
     result = strategy.start(grid=grid, initial_arrays=ArrayRecord(trainable_state_dict(model)), num_rounds=s.rounds,
                             train_config=to_record(pet, s), evaluate_fn=evaluate_fn)
     load_trainable_state_dict(model, best["state"])
-    test_acc, _ = evaluate(model, task.test)
+    with torch_threads(available_cores()):
+        test_acc, _ = evaluate(model, task.test)
     rounds = range(1, s.rounds + 1)
     return FedResult(
         method=pet.method, pet=pet.to_dict(), settings=asdict(s), trainable_params=count_trainable(model),
@@ -348,18 +252,10 @@ def _run_one(grid: Grid, pet: PETConfig, s: FedSettings, partitions: Mapping[int
                     else float("nan") for r in rounds])
 
 
-def make_server_app(runs: Sequence[tuple[PETConfig, FedSettings]], sink: list[FedResult]) -> ServerApp:
-    """A ServerApp that runs every (PETConfig, FedSettings) in `runs` in turn, appending to `sink`."""
-    app = ServerApp()
-
-    @app.main()
-    def main(grid: Grid, context: Context) -> None:
-        torch.set_num_threads(1)
-        partitions = node_partitions(grid, expected=runs[0][1].num_clients)
-        for pet, s in runs:
-            sink.append(_run_one(grid, pet, s, partitions))
-
-    return app
+def run_on_grid(grid: Grid, runs: Sequence[tuple[PETConfig, FedSettings]]) -> list[FedResult]:
+    """Run every (PETConfig, FedSettings) in turn on `grid` (a simulation's, a deployment's, an in-process one)."""
+    partitions = node_partitions(grid, expected=runs[0][1].num_clients)
+    return [_run_one(grid, pet, s, partitions) for pet, s in runs]
 
 
 # The ServerApp for `flwr run` (real deployment): one configuration from the run config
@@ -370,48 +266,25 @@ server_app = ServerApp()
 @server_app.main()
 def _deployed_main(grid: Grid, context: Context) -> None:
     cfg = dict(context.run_config)
-    pet, s = from_record(cfg)
-    res = _run_one(grid, pet, s, node_partitions(grid, expected=s.num_clients))
+    res = run_on_grid(grid, [from_record(cfg)])[0]
     if cfg.get("result-path"):
         with open(str(cfg["result-path"]), "w") as fh:
             json.dump(res.to_dict(), fh)
-    log.warning("fedpetuning %s: best test accuracy %.3f, bytes per round %s", pet.method, res.best_test_accuracy,
+    log.warning("fedpetuning %s: best test accuracy %.3f, bytes per round %s", res.method, res.best_test_accuracy,
                 res.bytes_per_round)
 
 
 def run_many(runs: Sequence[tuple[PETConfig, FedSettings]], num_cpus_per_client: float = 1.0,
              quiet: bool = True) -> list[FedResult]:
     """Run every configuration in ONE Flower simulation (Ray starts once). All share `num_clients`."""
-    from flwr.simulation import run_simulation
-
     runs = list(runs)
     if not runs:
         raise ValueError("runs is empty")
     sizes = {s.num_clients for _, s in runs}
     if len(sizes) != 1:
         raise ValueError(f"all runs of one simulation must have the same num_clients, got {sorted(sizes)}")
-    for key, value in (("FLWR_TELEMETRY_ENABLED", "0"), ("HF_HUB_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false"),
-                       ("RAY_DEDUP_LOGS", "0"), ("RAY_worker_niceness", "0")):
-        os.environ.setdefault(key, value)
-    sink: list[FedResult] = []
-    flwr_logger = logging.getLogger("flwr")
-    level = flwr_logger.level
-    if quiet:  # Flower's per-run deprecation and configuration notices would bury the progress output
-        flwr_logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            if quiet:
-                warnings.simplefilter("ignore", FutureWarning)
-                warnings.simplefilter("ignore", DeprecationWarning)
-            run_simulation(server_app=make_server_app(runs, sink), client_app=client_app,
-                           num_supernodes=sizes.pop(),
-                           backend_config={"client_resources": {"num_cpus": num_cpus_per_client, "num_gpus": 0.0},
-                                           "init_args": {"logging_level": logging.ERROR, "log_to_driver": False}})
-    finally:
-        flwr_logger.setLevel(level)
-    if len(sink) != len(runs):
-        raise RuntimeError(f"the simulation finished {len(sink)} of {len(runs)} runs (see the Flower log above)")
-    return sink
+    return simulate(lambda grid, context: run_on_grid(grid, runs), client_app, num_supernodes=sizes.pop(),
+                    num_cpus_per_client=num_cpus_per_client, quiet=quiet)
 
 
 def run_federated(config: PETConfig, alpha: float = 1.0, rounds: int = 5, num_clients: int = 10, seed: int = 0,
