@@ -166,7 +166,31 @@ def pareto_mask(points: np.ndarray) -> np.ndarray:
     return ~(better_eq & strictly).any(axis=1)
 
 
-class ItemDivision:
+class _Protocol:
+    """What both environments share: starting a dialogue and the checks every act must pass."""
+
+    intents: tuple[str, ...] = ()
+
+    def start(self, scenario: Any, first: int = 0) -> Any:
+        """The state before the first message; seat `first` speaks first."""
+        if first not in (0, 1):
+            raise ValueError(f"first must be seat 0 or 1, got {first!r}")
+        scenario_type, state_type = self._types()
+        if not isinstance(scenario, scenario_type):
+            raise TypeError(f"scenario must be a {scenario_type.__name__}, got {type(scenario).__name__}")
+        return state_type(scenario, first)
+
+    def _types(self) -> tuple[type, type]:
+        raise NotImplementedError
+
+    def _check_open(self, state: Any, act: Act) -> None:
+        if state.done:
+            raise ValueError("act: the dialogue has already ended")
+        if not isinstance(act, Act) or act.intent not in self.intents:
+            raise ValueError(f"act must be an Act with intent in {self.intents}, got {act!r}")
+
+
+class ItemDivision(_Protocol):
     """Multi-issue item division (DealOrNoDeal): books, hats and balls, private values, T messages.
 
     Acts: `propose(offer)` (the speaker's own share), `accept` (the partner's standing proposal),
@@ -189,6 +213,9 @@ class ItemDivision:
 
     def __repr__(self) -> str:
         return f"ItemDivision(max_turns={self.max_turns}, end_rule={self.end_rule!r})"
+
+    def _types(self) -> tuple[type, type]:
+        return ItemScenario, ItemState
 
     def sample(self, rng: np.random.Generator | None = None, *, seed: int | None = None) -> ItemScenario:
         """A random valid scenario: counts uniform over the legal vectors, then both value vectors
@@ -242,19 +269,9 @@ class ItemDivision:
         return int(sum(v * s for v, s in zip(scenario.values[seat], share, strict=True)))
 
     # ---- protocol
-    def start(self, scenario: ItemScenario, first: int = 0) -> ItemState:
-        if first not in (0, 1):
-            raise ValueError(f"first must be seat 0 or 1, got {first!r}")
-        if not isinstance(scenario, ItemScenario):
-            raise TypeError(f"scenario must be an ItemScenario, got {type(scenario).__name__}")
-        return ItemState(scenario, first)
-
     def check(self, state: ItemState, act: Act) -> None:
         """Raise ValueError naming what is wrong when `act` is not legal in `state`."""
-        if state.done:
-            raise ValueError("act: the dialogue has already ended")
-        if not isinstance(act, Act) or act.intent not in ITEM_INTENTS:
-            raise ValueError(f"act must be an Act with intent in {ITEM_INTENTS}, got {act!r}")
+        self._check_open(state, act)
         if act.intent == "propose":
             counts = state.scenario.counts
             if len(act.offer) != len(counts) or any(not 0 <= o <= c for o, c in zip(act.offer, counts, strict=True)):
@@ -392,7 +409,7 @@ def margin(scenario: PriceScenario, price: float) -> float:
 NO_DEAL_MARGIN = -0.5
 
 
-class PriceBargain:
+class PriceBargain(_Protocol):
     """Distributive price bargaining (CraigslistBargain): a seller and a buyer, one price, T messages.
 
     A deal is a formal `offer(p)` answered by `accept`; after an offer the partner must accept,
@@ -413,6 +430,9 @@ class PriceBargain:
 
     def __repr__(self) -> str:
         return f"PriceBargain(max_turns={self.max_turns})"
+
+    def _types(self) -> tuple[type, type]:
+        return PriceScenario, PriceState
 
     def sample(self, rng: np.random.Generator | None = None, *, seed: int | None = None) -> PriceScenario:
         """A seeded listing; buyer target d·list (d from `discounts`); bottom lines: seller
@@ -437,18 +457,9 @@ class PriceBargain:
         m = margin(scenario, price)
         return (m + 1) / 2 if seat == 0 else (1 - m) / 2
 
-    def start(self, scenario: PriceScenario, first: int = 0) -> PriceState:
-        if first not in (0, 1):
-            raise ValueError(f"first must be seat 0 or 1, got {first!r}")
-        if not isinstance(scenario, PriceScenario):
-            raise TypeError(f"scenario must be a PriceScenario, got {type(scenario).__name__}")
-        return PriceState(scenario, first)
-
     def check(self, state: PriceState, act: Act) -> None:
-        if state.done:
-            raise ValueError("act: the dialogue has already ended")
-        if not isinstance(act, Act) or act.intent not in PRICE_INTENTS:
-            raise ValueError(f"act must be an Act with intent in {PRICE_INTENTS}, got {act!r}")
+        """Raise ValueError naming what is wrong when `act` is not legal in `state`."""
+        self._check_open(state, act)
         pending = state.pending is not None and state.pending[0] == 1 - state.speaker
         if pending and act.intent not in ("accept", "reject", "quit"):
             raise ValueError(f"act: answer the standing offer of ${state.pending[1]:,.0f} with accept, reject or quit")

@@ -447,8 +447,14 @@ def _numeric(check: Any) -> Any:
     return wrapped
 
 
-def _not_run(m: dict) -> Evidence | None:
-    return None if m["full_studies"] else Evidence(None, False, NOT_AT_QUICK)
+def _full_only(check: Any) -> Any:
+    """A claim that only the full preset measures: failed as not run at quick, never held."""
+
+    def wrapped(m: dict) -> Evidence:
+        return check(m) if m["full_studies"] else Evidence(None, False, NOT_AT_QUICK)
+
+    wrapped.__name__ = check.__name__
+    return wrapped
 
 
 @_numeric
@@ -487,10 +493,8 @@ def _rl_agrees_less(m: dict) -> Evidence:
 
 
 @_numeric
+@_full_only
 def _rollouts_help(m: dict) -> Evidence:
-    skipped = _not_run(m)
-    if skipped:
-        return skipped
     s, p = m["rollouts_minus_sl_score"], m["rollouts_minus_sl_pareto_deals"]
     ok = all(x > 0 for x in (s["mean"], s["ci95"][0], p["mean"], p["ci95"][0]))
     return Evidence({"score_gain": s["mean"], "pareto_gain": p["mean"]}, bool(ok),
@@ -526,10 +530,8 @@ def _boulware(m: dict) -> Evidence:
 
 
 @_numeric
+@_full_only
 def _tradeoff(m: dict) -> Evidence:
-    skipped = _not_run(m)
-    if skipped:
-        return skipped
     a = m["act_rl"]
     ok = (a["margin"]["utility"] > a["fair"]["utility"]
           and a["margin"]["agreement"] < a["fair"]["agreement"]
@@ -550,10 +552,8 @@ def _acts_parse(m: dict) -> Evidence:
 
 
 @_numeric
+@_full_only
 def _drifts(m: dict) -> Evidence:
-    skipped = _not_run(m)
-    if skipped:
-        return skipped
     e = m["e2e"]
     ok = e["before"] - e["after"] >= DRIFT_MIN and e["modular"] == 1.0
     return Evidence(e, bool(ok), f"legal-act parse rate of the end-to-end agent's lines {e['before']:.1%} before RL, "
