@@ -53,6 +53,11 @@ def test_pareto_above_chance_boundaries(ratios, held):
     assert _verdict("pareto-above-chance", _pareto(**ratios)).passed is held
 
 
+def test_pareto_agent_without_deals_fails_and_says_so():
+    result = _verdict("pareto-above-chance", _pareto(boulware=float("nan")))
+    assert not result.passed and "boulware no deals in self-play" in result.detail
+
+
 def _bvc(b, c):
     keys = ("score_agreed", "length", "agreement")
     price = {k: 0.5 for k in keys}
@@ -82,7 +87,7 @@ def test_acts_parse_boundaries(kwargs, held):
 def test_full_only_claims_are_not_run_at_quick_and_judged_at_full():
     for claim_id in ("rollouts-help", "utility-fairness-tradeoff", "end-to-end-drifts"):
         result = _verdict(claim_id, _base())
-        assert not result.passed and result.detail == "not run at quick (full preset only)"
+        assert not result.passed and result.detail == "not run: at quick (full preset only)"
         assert result.status == "not run"
     pair = {"mean": 0.2, "ci95": [0.05, 0.4], "n": 800}
     full = _base(full_studies=True, rollouts_minus_sl_score=pair, rollouts_minus_sl_pareto_deals=pair,

@@ -10,6 +10,7 @@ rule-agent tournaments on items and prices and the act-layer parse checks.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,6 @@ PARETO_RATIO = 2.0         # pareto-above-chance: every trained and rule agent a
 RANDOM_RATIO = 1.5         # ... and the random agent below 1.5x
 DRIFT_MIN = 0.05           # end-to-end-drifts: legal-act parse rate falls by at least 5 points
 PARAPHRASE_MIN = 0.9       # acts-parse: held-out paraphrase accuracy
-NOT_AT_QUICK = "not run at quick (full preset only)"
 
 
 # ---------------------------------------------------------------- per seed
@@ -451,7 +451,7 @@ def _full_only(check: Any) -> Any:
     """A claim that only the full preset measures: failed as not run at quick, never held."""
 
     def wrapped(m: dict) -> Evidence:
-        return check(m) if m["full_studies"] else Evidence(None, False, NOT_AT_QUICK)
+        return check(m) if m["full_studies"] else Evidence.not_run("at quick (full preset only)")
 
     wrapped.__name__ = check.__name__
     return wrapped
@@ -508,7 +508,8 @@ def _pareto(m: dict) -> Evidence:
     entries = m["pareto"]
     trained = {k: v for k, v in entries.items() if k != "random"}
     ok = all(v["ratio"] >= PARETO_RATIO for v in trained.values()) and entries["random"]["ratio"] < RANDOM_RATIO
-    detail = ", ".join(f"{k} {v['rate']:.2f} ({v['ratio']:.1f}x)" for k, v in entries.items())
+    detail = ", ".join(f"{k} no deals in self-play" if math.isnan(v["ratio"])
+                       else f"{k} {v['rate']:.2f} ({v['ratio']:.1f}x)" for k, v in entries.items())
     return Evidence({k: v["ratio"] for k, v in entries.items()}, bool(ok),
                     f"Pareto rate of self-play deals (RL: vs its frozen supervised partner; x base rate "
                     f"{entries['sl']['base']:.2f}): {detail}; needs >= "
