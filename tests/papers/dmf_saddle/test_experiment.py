@@ -36,6 +36,25 @@ def test_tiny_run_measures_every_claim(tmp_path):
     assert results["plateaus-are-saddles"].passed
     assert metrics["origin"]["depth3"]["lambda_min"] == 0.0 and metrics["origin"]["depth2"]["lambda_min"] < 0
     assert {p.name for p in tmp_path.iterdir()} >= {"stages.png", "certificates.png", "completion.png"}
+    # The claim inputs are the per-run measurements, aggregated per setting and paired as configured.
+    config, settings = tiny_config(), metrics["settings"]
+    for name, st in settings.items():
+        assert metrics["clean_rate_by_setting"][name] == sum(st["clean"]) / 2
+    assert metrics["depth3_settings"] == [s["name"] for s in config["settings"] if s["depth"] == 3]
+    pair = metrics["depth_pair"]
+    assert pair["clean_depth2"] == settings[config["depth_pair"][0]]["clean"]
+    assert pair["clean_depth3"] == settings[config["depth_pair"][1]]["clean"]
+    assert pair["fisher_p"] == experiment._depth_fisher_p(pair["clean_depth2"], pair["clean_depth3"])
+    assert len(metrics["glrl_min_cosine"]) == 2
+    full_clean = [r for st in settings.values() if st["fraction"] is None for r in st["runs"] if r["clean"]]
+    assert len(metrics["plateau_rel_errors"]) == len(full_clean) >= 2  # rank 2: one plateau (k = 1) per clean run
+    partial_clean = [r for st in settings.values() if st["fraction"] is not None for r in st["runs"] if r["clean"]]
+    assert len(metrics["plateau_certificates"]) == len(full_clean) + len(partial_clean)
+    assert len(metrics["end_certificates"]) == len(full_clean) + len(partial_clean)  # every setting is certified
+    assert len(metrics["completion"]["40"]["depth3_wins"]) == 2
+    assert set(metrics["completion"]["40"]["mse"]) == {"depth2", "depth3", "nuclear"}
+    assert metrics["thresholds"]["completion_n_obs"] == 40
+    assert set(experiment.PAPER.captions) == {"stages.png", "settings.png", "certificates.png", "completion.png"}
 
 
 def test_runs_in_worker_processes_equal_inline_runs(tmp_path):
