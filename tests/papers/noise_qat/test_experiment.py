@@ -43,3 +43,42 @@ def test_tiny_run_produces_metrics_and_figures(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == {"paired_accuracy.png", "sharpness_vs_rho.png",
                                                    "lambda_schedule.png", "validation_curves.png"}
     assert experiment.PRESETS["quick"]["seeds"] >= 10 and experiment.PRESETS["full"]["seeds"] >= 10
+
+
+def test_compared_methods_start_from_one_fp32_model_and_see_one_data_order(monkeypatch, tmp_path):
+    import torch
+
+    from paperzoo.papers.noise_qat import layers, training
+
+    seen = {}
+    real_quantize, real_train = layers.quantize_model, training.train_qat
+
+    def quantize(model, w_bits, a_bits, kind="lsq", **kwargs):
+        qmodel = real_quantize(model, w_bits, a_bits, kind, **kwargs)
+        qmodel._paperzoo_kind = (kind, kwargs.get("lambda0"), kwargs.get("noise"), kwargs.get("noise_seed"))
+        return qmodel
+
+    def train(qmodel, X, y, X_val, y_val, epochs, bs, lr, data_seed):
+        weights = {k: v.clone() for k, v in qmodel.state_dict().items() if k.endswith(("weight", "bias"))}
+        seen[qmodel._paperzoo_kind] = {"data_seed": data_seed, "weights": weights, "X": X, "y": y}
+        return real_train(qmodel, X, y, X_val, y_val, epochs, bs, lr, data_seed=data_seed)
+
+    monkeypatch.setattr(layers, "quantize_model", quantize)
+    monkeypatch.setattr(training, "train_qat", train)
+    gen = torch.Generator().manual_seed(0)
+    data = {"Xtr": torch.randn(192, 40, generator=gen), "ytr": torch.randint(0, 10, (192,), generator=gen),
+            "Xva": torch.randn(64, 40, generator=gen), "yva": torch.randint(0, 10, (64,), generator=gen)}
+    data |= {"Xte": data["Xva"], "yte": data["yva"]}
+    config = {**experiment.PRESETS["quick"], "fp_epochs": 1, "qat_epochs": 1, "mlp_hidden": [8], "sharpness_draws": 1,
+              "sharpness_samples": 32, "instability_epochs": 1, "lambda0_grid": [0.5, 1.0],
+              "variants": [{"noise": "gaussian"}], "additive": True}
+    out = experiment._train_setting("mlp", 2, 3, config, data, RunContext(tmp_path))
+    assert set(out) == {"fp32", "ptq", "lsq", "nt-l0.5", "nt-l1", "nt-gaussian-l1", "additive"}
+    assert len(seen) == 5
+    lsq = seen["lsq", None, None, 3003]
+    for kind, run in seen.items():
+        assert kind[3] == 3003  # one noise seed per (setting, seed)
+        assert run["data_seed"] == lsq["data_seed"] == 3002
+        assert run["X"] is data["Xtr"] and run["y"] is data["ytr"]
+        assert run["weights"].keys() == lsq["weights"].keys()
+        assert all(torch.equal(run["weights"][k], lsq["weights"][k]) for k in lsq["weights"])

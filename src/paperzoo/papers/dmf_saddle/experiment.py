@@ -158,6 +158,15 @@ def _glrl_cosines(hist: Any, mids: list[int], clean: bool, target: Any, mask: An
     return float(min(cosines))
 
 
+def _depth_fisher_p(clean_depth2: list[bool], clean_depth3: list[bool]) -> float:
+    """One-sided Fisher exact p that depth 3 is clean more often than depth 2 (paired settings)."""
+    from paperzoo.core.stats import fisher_exact
+
+    c2, c3 = sum(clean_depth2), sum(clean_depth3)
+    table = [[c3, len(clean_depth3) - c3], [c2, len(clean_depth2) - c2]]
+    return float(fisher_exact(table, alternative="greater").pvalue)
+
+
 def _completion_one(cfg: dict[str, Any], n_obs: int, seed: int, method: str) -> float:
     """Test MSE over all entries of one completion method ("depth<N>" or "nuclear") on one seeded mask."""
     from .baselines import nuclear_norm_completion
@@ -201,8 +210,6 @@ def _completion(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> di
 def run(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, Any]:
     import numpy as np
     import torch
-
-    from paperzoo.core.stats import fisher_exact
 
     from . import figures
     from .certificates import second_order_check
@@ -277,9 +284,7 @@ def run(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, 
            "completion_min_win_fraction": config["completion"]["min_win_fraction"]},
     }
     if d2 and d3:
-        c2, c3 = sum(d2["clean"]), sum(d3["clean"])
-        table = [[c3, len(d3["clean"]) - c3], [c2, len(d2["clean"]) - c2]]
-        metrics["depth_pair"]["fisher_p"] = fisher_exact(table, alternative="greater").pvalue
+        metrics["depth_pair"]["fisher_p"] = _depth_fisher_p(d2["clean"], d3["clean"])
     with ctx.stage("completion: DMF depths vs nuclear norm"):
         metrics["completion"] = _completion(config, seeds, ctx)
     metrics["settings"] = settings
@@ -315,16 +320,19 @@ def _plateaus_at_saddle_values(m: dict[str, Any]) -> Evidence:
 
 
 def _plateaus_are_saddles(m: dict[str, Any]) -> Evidence:
+    # Only the curvature decides: plateau detection already demands ||grad|| <= 1e-2 max||grad|| over the
+    # plateau window, so a gradient test at the midpoint could not fail. The ratio is reported, not tested.
     certs = m["plateau_certificates"]
     worst_ratio = max((c["grad_ratio"] for c in certs), default=None)
     worst_lam = max((c["lambda_min"] for c in certs), default=None)
-    ok = bool(certs) and worst_ratio <= 1e-2 and worst_lam <= -1e-3
+    ok = bool(certs) and worst_lam <= -1e-3
     origin = {d: f"{o['lambda_min']:.1e}..{o['lambda_max']:.1e}" for d, o in m["origin"].items()}
     init = m["init_lambda_min"]
-    return Evidence({"max_grad_ratio": worst_ratio, "max_lambda_min": worst_lam}, ok,
+    return Evidence({"max_lambda_min": worst_lam, "max_grad_ratio": worst_ratio}, ok,
                     f"{len(certs)} plateau midpoints in {m['certified_clean_runs']} certified clean runs: "
-                    f"max ||grad||/max||grad|| = {worst_ratio}, max lambda_min = {worst_lam} (need <= 1e-2 and "
-                    f"<= -1e-3). Hessian spectrum at theta = 0: {origin}; lambda_min at the initial point: "
+                    f"max lambda_min = {worst_lam} (need <= -1e-3 at every one); max ||grad||/max||grad|| = "
+                    f"{worst_ratio} (small by the plateau definition, not tested). Hessian spectrum at theta = 0: "
+                    f"{origin}; lambda_min at the initial point: "
                     + (f"{min(init):.2g}..{max(init):.2g}" if init else "none certified"))
 
 
@@ -388,8 +396,8 @@ PAPER = register(Paper(
               _stages_equal_rank),
         Claim("plateaus-at-saddle-values", "The stages are escapes from rank-k critical points: plateau losses "
               "equal 0.5*sum_(i>k) sigma_i^2 under full observation", "exact (theory)", _plateaus_at_saddle_values),
-        Claim("plateaus-are-saddles", "The plateaus are strict saddles (small gradient, negative curvature)",
-              "||grad|| ~ 0, lambda_min < 0", _plateaus_are_saddles),
+        Claim("plateaus-are-saddles", "The plateaus are strict saddles: negative curvature where the gradient "
+              "is small", "lambda_min < 0 at every plateau", _plateaus_are_saddles),
         Claim("ends-second-order", "DMF converges to a second-order critical point of rank R",
               "||grad|| = 0, lambda_min >= 0, rank R", _ends_second_order),
         Claim("depth-sharpens-stages", "Depth strengthens incremental (stage-wise) learning (Arora et al. 2019)",
@@ -404,4 +412,16 @@ PAPER = register(Paper(
             "GLRL and nuclear-norm baselines",
     readme=Path(__file__).with_name("README.md"),
     key_metrics=("clean_rate_by_setting", "plateau_rel_errors", "glrl_min_cosine", "origin"),
+    captions={
+        "stages.png": "Singular values of W = W_N...W_1 over GD steps (top) and the loss on a log scale (bottom) "
+                      "for the first seed: red lines mark stage onsets (r_tau rises), orange bars the detected "
+                      "plateaus, dashed blue lines the rank-k saddle values 0.5*sum_(i>k) sigma_i^2.",
+        "settings.png": "sigma(W) over steps for each depth, init scale and observation fraction (first seed): "
+                        "small init and depth 3 give separated stages; depth 2 at s = 1e-2 merges them.",
+        "certificates.png": "Second-order certificates of the first clean seed per certified setting: gradient "
+                            "norm and smallest Hessian eigenvalue at the start, at every plateau midpoint and at "
+                            "the end, and at the origin theta = 0 per depth.",
+        "completion.png": "Matrix completion: test MSE over all entries per seed for DMF of depth 2 and 3 and "
+                          "nuclear-norm minimisation, on the same target and mask per seed.",
+    },
 ))
