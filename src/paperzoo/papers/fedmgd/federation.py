@@ -178,34 +178,34 @@ class ClientNets:
     step: int
 
 
-_SCRATCH: dict[tuple[int, int, int, int], tuple[Discriminator, Classifier]] = {}
+_SCRATCH: dict[tuple[int, int, int, int], ClientNets] = {}
 
 
 def load_client_nets(context: Context, s: Settings, dim: int, n_classes: int, pid: int) -> ClientNets:
     """D_k, C_k and their Adam states from `context.state` (fresh, seeded nets for a new session).
 
-    The state is the only truth: the module objects are reused buffers (building nets for every message
-    costs more than the GAS step) and every tensor in them is overwritten from `context.state`.
+    The state is the only truth: the module and optimiser objects are reused buffers (building them for
+    every message costs more than the GAS step) and every tensor in them is overwritten from the state.
     """
     meta = context.state.config_records.get("gas.meta")
-    resume = meta is not None and meta["session"] == _session(s)
-    if resume:
-        key = (context.run_id, context.node_id, dim, n_classes)
-        if key not in _SCRATCH:
-            _SCRATCH[key] = (Discriminator(dim), Classifier(dim, n_classes))
-        D, C = _SCRATCH[key]
-    else:
+    if meta is None or meta["session"] != _session(s):
         D = _seeded(Discriminator, s.seed * 1000 + 2 * pid + 1, dim)
         C = _seeded(Classifier, s.seed * 1000 + 2 * pid + 2, dim, n_classes)
-    opt_D = torch.optim.Adam(D.parameters(), lr=s.lr_d, betas=(0.5, 0.999))
-    opt_C = torch.optim.Adam(C.parameters(), lr=s.lr_c, betas=(0.5, 0.999))
-    step = 0
-    if resume:
-        step = int(meta["step"])
-        arrays = context.state.array_records["gas.nets"]
-        _unflat(arrays["D"].numpy(), D, opt_D, step)
-        _unflat(arrays["C"].numpy(), C, opt_C, step)
-    return ClientNets(D, C, opt_D, opt_C, step)
+        return ClientNets(D, C, torch.optim.Adam(D.parameters(), lr=s.lr_d, betas=(0.5, 0.999)),
+                          torch.optim.Adam(C.parameters(), lr=s.lr_c, betas=(0.5, 0.999)), 0)
+    key = (context.run_id, context.node_id, dim, n_classes)
+    if key not in _SCRATCH:
+        D, C = Discriminator(dim), Classifier(dim, n_classes)
+        _SCRATCH[key] = ClientNets(D, C, torch.optim.Adam(D.parameters(), betas=(0.5, 0.999)),
+                                   torch.optim.Adam(C.parameters(), betas=(0.5, 0.999)), 0)
+    nets = _SCRATCH[key]
+    nets.step = int(meta["step"])
+    for opt, lr in ((nets.opt_D, s.lr_d), (nets.opt_C, s.lr_c)):
+        opt.param_groups[0]["lr"] = lr
+    arrays = context.state.array_records["gas.nets"]
+    _unflat(arrays["D"].numpy(), nets.D, nets.opt_D, nets.step)
+    _unflat(arrays["C"].numpy(), nets.C, nets.opt_C, nets.step)
+    return nets
 
 
 def save_client_nets(context: Context, s: Settings, nets: ClientNets) -> None:

@@ -51,11 +51,17 @@ def judge_losses(D: nn.Module, C: nn.Module, x: torch.Tensor, y: torch.Tensor) -
         F.cross_entropy(C(x), y.long(), reduction="none")
 
 
+def _d_and_r1(D: nn.Module, x_real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """D(x_real) and E_i ‖∇_x D(x_i)‖² from one forward pass."""
+    x = x_real.detach().requires_grad_(True)
+    d = D(x)
+    (grad,) = torch.autograd.grad(d.sum(), x, create_graph=True)
+    return d, grad.pow(2).sum(dim=1).mean()
+
+
 def r1_penalty(D: nn.Module, x_real: torch.Tensor) -> torch.Tensor:
     """E_i ‖∇_x D(x_i)‖² on real data, differentiable in D's parameters (create_graph)."""
-    x = x_real.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
-    return grad.pow(2).sum(dim=1).mean()
+    return _d_and_r1(D, x_real)[1]
 
 
 def client_gan_step(D: nn.Module, C: nn.Module, opt_D: torch.optim.Optimizer, opt_C: torch.optim.Optimizer,
@@ -80,19 +86,21 @@ def client_gan_step(D: nn.Module, C: nn.Module, opt_D: torch.optim.Optimizer, op
     opt_C.step()
 
     opt_D.zero_grad()
-    d_real, d_fake = D(x_real), D(fake)
+    d_real, r1 = _d_and_r1(D, x_real) if lambda_r1 > 0 else (D(x_real), torch.zeros(()))
+    d_fake = D(fake)
     adv = F.binary_cross_entropy(d_real, torch.ones_like(d_real)) + \
         F.binary_cross_entropy(d_fake, torch.zeros_like(d_fake))
-    r1 = r1_penalty(D, x_real) if lambda_r1 > 0 else torch.zeros(())
     loss_d = lambda_d * adv + lambda_r1 * r1
     loss_d.backward()
     opt_D.step()
 
+    # scores and per-sample gradients from one forward pass of the updated nets
     x = fake.clone().requires_grad_(True)
-    losses = judge_losses(D, C, x, y_fake)
+    d = D(x)
+    ce = F.cross_entropy(C(x), y_fake.long(), reduction="none")
+    losses = F.binary_cross_entropy(d, torch.ones_like(d), reduction="none") + ce
     (grads,) = torch.autograd.grad(losses.sum(), x)
-    with torch.no_grad():
-        scores = realistic_score(D, C, fake, y_fake)
+    scores = (d - ce).detach()  # = realistic_score(D, C, x̂, ŷ)
     if info is not None:
         info.update(loss_c=loss_c.item(), loss_d=loss_d.item(), r1=r1.item(), d_real=d_real.mean().item(),
                     d_fake=d_fake.mean().item())
