@@ -7,7 +7,14 @@ import pytest
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, Error, Message, MessageType, MetricRecord, RecordDict
 
-from paperzoo.federated import array_bytes, array_record, arrayrecord_bytes, message_bytes, npy_header_bytes
+from paperzoo.federated import (
+    array_bytes,
+    array_record,
+    arrayrecord_bytes,
+    config_bytes,
+    message_bytes,
+    npy_header_bytes,
+)
 
 
 def saved_header(array):
@@ -65,6 +72,17 @@ def test_message_bytes_counts_arrays_or_all_records_and_errors_as_zero(task_iden
     assert message_bytes(Message(Error(code=0, reason="x"), reply_to=msg)) == 0
     with pytest.raises(ValueError, match="records"):
         message_bytes(msg, "arrayz")
+
+
+def test_message_bytes_counts_empty_config_values_that_flower_rejects(task_identity):
+    config = ConfigRecord({"lr": 0.1, "tag": "", "names": ["ab", "c"], "flag": False, "blob": b""})
+    with pytest.raises(ValueError):  # Flower's own count refuses the empty string
+        config.count_bytes()
+    msg = Message(RecordDict({"config": config}), dst_node_id=5, message_type=MessageType.TRAIN)
+    assert message_bytes(msg) == 0
+    assert message_bytes(msg, "all") == config_bytes(config) == (2 + 8) + (3 + 0) + (5 + 3) + (4 + 1) + (4 + 0)
+    filled = ConfigRecord({"lr": 0.1, "tag": "x", "names": ["ab", "c"]})
+    assert config_bytes(filled) == filled.count_bytes()
 
 
 def test_bad_arguments():

@@ -12,6 +12,7 @@ from paperzoo.federated import (
     app_pyproject,
     array_record,
     arrayrecord_bytes,
+    node_config_arg,
     node_partitions,
     simulate,
     torch_threads,
@@ -67,3 +68,12 @@ def test_app_pyproject_names_components_and_config():
         app_pyproject("pkg.mod", "pkg.mod:client_app", {})
     with pytest.raises(TypeError, match="run config"):
         app_pyproject("a:b", "a:c", {"x": [1]})
+
+
+def test_node_config_arg_quotes_strings_so_flower_parses_them_back():
+    from flwr.common.config import parse_config_args
+
+    config = {"partition-id": 1, "num-partitions": 2, "data": "fmnist 8x8", "empty": "", "lr": 0.5, "fast": True}
+    arg = node_config_arg(config)
+    assert 'data="fmnist 8x8"' in arg and 'empty=""' in arg
+    assert parse_config_args([arg]) == config

@@ -38,12 +38,13 @@ Example (a custom train action driven by the server)::
 import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
-    "framing": ["array_bytes", "array_record", "arrayrecord_bytes", "message_bytes", "npy_header_bytes"],
+    "framing": ["array_bytes", "array_record", "arrayrecord_bytes", "config_bytes", "message_bytes",
+                "npy_header_bytes"],
     "metering": ["Exchange", "MeteredGrid", "Traffic"],
     "partitions": ["PARTITION_QUERY", "PartitionSampler", "add_partition_query", "in_partition_order",
                    "node_partition", "node_partitions", "partition_reply"],
     "strategy": ["ByteCountingFedAvg"],
     "simulation": ["SIMULATION_ENV", "available_cores", "client_threads", "server_app", "simulate", "torch_threads"],
     "inprocess": ["InProcessGrid"],
-    "deployment": ["DeploymentRun", "app_pyproject", "free_ports", "run_local_deployment"],
+    "deployment": ["DeploymentRun", "app_pyproject", "free_ports", "node_config_arg", "run_local_deployment"],
 })

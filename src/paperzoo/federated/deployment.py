@@ -76,6 +76,15 @@ def app_pyproject(serverapp: str, clientapp: str, run_config: Mapping[str, Any],
     return APP_TOML.format(name=name, serverapp=serverapp, clientapp=clientapp, config=config)
 
 
+def node_config_arg(config: Mapping[str, Any]) -> str:
+    """The `--node-config` argument of a SuperNode: space-separated TOML `key=value` pairs (strings quoted).
+
+    >>> node_config_arg({"partition-id": 0, "data": "fmnist 8x8", "fast": True})
+    'partition-id=0 data="fmnist 8x8" fast=true'
+    """
+    return " ".join(f"{k}={_toml_value(v)}" for k, v in config.items())
+
+
 def free_ports(n: int) -> list[int]:
     """n distinct free TCP ports on 127.0.0.1."""
     socks = [socket.socket() for _ in range(n)]
@@ -139,8 +148,7 @@ def run_local_deployment(serverapp: str, clientapp: str, run_config: Mapping[str
         time.sleep(startup_s)
         for i, port in enumerate(node_ports):
             extra = dict(node_config(i)) if node_config else {}
-            cfg = " ".join(f"{k}={v}" for k, v in {"partition-id": i, "num-partitions": num_supernodes,
-                                                     **extra}.items())
+            cfg = node_config_arg({"partition-id": i, "num-partitions": num_supernodes, **extra})
             procs.append(subprocess.Popen(
                 [str(bin_dir / "flower-supernode"), "--insecure", "--superlink", f"127.0.0.1:{link}",
                  "--host", "127.0.0.1", "--port", str(port), "--node-config", cfg],
@@ -169,4 +177,4 @@ def remove(run: DeploymentRun) -> None:
     shutil.rmtree(run.workdir, ignore_errors=True)
 
 
-__all__ = ["DeploymentRun", "app_pyproject", "free_ports", "remove", "run_local_deployment"]
+__all__ = ["DeploymentRun", "app_pyproject", "free_ports", "node_config_arg", "remove", "run_local_deployment"]

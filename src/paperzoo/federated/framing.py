@@ -98,10 +98,32 @@ def message_bytes(message: Any, records: str = "arrays") -> int:
     if message.has_error():
         return 0
     content = message.content
-    groups = [content.array_records]
+    total = sum(r.count_bytes() for r in content.array_records.values())
     if records == "all":
-        groups += [content.config_records, content.metric_records]
-    return sum(r.count_bytes() for group in groups for r in group.values())
+        total += sum(config_bytes(r) for r in content.config_records.values())
+        total += sum(r.count_bytes() for r in content.metric_records.values())
+    return total
 
 
-__all__ = ["array_bytes", "array_record", "arrayrecord_bytes", "message_bytes", "npy_header_bytes"]
+def config_bytes(record: Mapping[str, Any]) -> int:
+    """`ConfigRecord.count_bytes()` by Flower's rule (bool 1, int/float 8, str/bytes their length, plus the
+    key), also for the values it rejects although a ConfigRecord holds them: empty strings, bytes and lists.
+
+    >>> from flwr.app import ConfigRecord
+    >>> config_bytes(ConfigRecord({"lr": 0.1, "tag": "", "ids": []}))  # (2 + 8) + (3 + 0) + (3 + 0)
+    16
+    """
+    def scalar(value: Any) -> int:
+        if isinstance(value, bool):
+            return 1
+        if isinstance(value, str | bytes):
+            return len(value)
+        if isinstance(value, int | float):
+            return 8
+        raise TypeError(f"config values must be bool, int, float, str or bytes, got {type(value).__name__}")
+
+    return sum(len(k) + (sum(scalar(x) for x in v) if isinstance(v, list) else scalar(v)) for k, v in record.items())
+
+
+__all__ = ["array_bytes", "array_record", "arrayrecord_bytes", "config_bytes", "message_bytes",
+           "npy_header_bytes"]
