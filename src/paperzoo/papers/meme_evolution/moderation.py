@@ -1,0 +1,181 @@
+"""The moderation queue: a collection ranked by similarity to flagged seed memes and their known
+variants, for a person to review — as a contact sheet (PNG) and a static HTML page that opens from disk.
+
+Example:
+    >>> import torch
+    >>> coll = torch.nn.functional.normalize(torch.randn(10, 8), dim=-1)
+    >>> queue = moderation_queue(coll, coll[:1], flagged_names=["circle"])
+    >>> int(queue.order[0]), queue.nearest_names()[0]
+    (0, 'circle')
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .model import check_images
+from .regularities import _as_matrix, attribute_entities
+
+KIND_COLOURS = {"variant": "#1a9850", "copy": "#4575b4", "other": "#d73027", "entity": "#fdae61"}
+
+
+@dataclass(frozen=True)
+class ModerationQueue:
+    """Ranked review queue: `order` indexes the collection, most suspicious first, with its `scores`
+    (max cosine to a flagged seed or known variant), the `nearest` flagged seed (index) and, when
+    entities were given, the attributed entity of each ranked item."""
+
+    order: np.ndarray
+    scores: np.ndarray
+    nearest: np.ndarray
+    flagged_names: list[str]
+    entities: list[str] | None = None
+
+    def nearest_names(self) -> list[str]:
+        return [self.flagged_names[i] for i in self.nearest]
+
+    def rows(self, top: int | None = None) -> list[dict[str, Any]]:
+        """One dict per ranked item: rank, index, score, seed, entity."""
+        n = len(self.order) if top is None else min(top, len(self.order))
+        return [{"rank": r + 1, "index": int(self.order[r]), "score": float(self.scores[r]),
+                 "seed": self.flagged_names[self.nearest[r]],
+                 "entity": self.entities[r] if self.entities is not None else None} for r in range(n)]
+
+
+def moderation_queue(coll: Any, flagged: Any, *, flagged_names: Sequence[str] | None = None,
+                     known: Any = None, known_seed: Sequence[int] | None = None,
+                     entities: Mapping[str, Any] | None = None, encoder: Any = None, alpha: float = 0.5,
+                     images: Any = None, out_dir: str | Path | None = None, top: int = 40,
+                     truth: Sequence[str] | None = None) -> ModerationQueue:
+    """Rank `coll` (N, d) by max cosine to the flagged seeds (S, d) and the `known` variants (K, d), the
+    seed of known variant k being `known_seed[k]`. With `entities` (name → text embedding, or phrase with
+    `encoder`) each item also gets the entity attributed against its nearest seed (`attribute_entities`).
+    With `images` and `out_dir`, writes `moderation_queue.png` and `moderation_queue.html` for the top
+    `top` items (`truth` kinds, when known, colour the frames)."""
+    c = _as_matrix(coll, "coll")
+    if len(c) == 0:
+        raise ValueError("coll is empty: nothing to rank")
+    seeds = _as_matrix(flagged, "flagged")
+    names = list(flagged_names) if flagged_names is not None else [f"seed {i}" for i in range(len(seeds))]
+    if len(names) != len(seeds):
+        raise ValueError(f"flagged_names must name every flagged seed: {len(names)} names, {len(seeds)} seeds")
+    refs, owner = seeds, list(range(len(seeds)))
+    if known is not None:
+        k = _as_matrix(known, "known")
+        if known_seed is None or len(known_seed) != len(k):
+            raise ValueError("known_seed must give the seed index of every known variant")
+        if any(not 0 <= s < len(seeds) for s in known_seed):
+            raise ValueError(f"known_seed must index flagged (0 … {len(seeds) - 1})")
+        refs, owner = torch.cat([seeds, k]), owner + list(known_seed)
+    sims = c @ refs.T
+    best, which = sims.max(1)
+    order = np.argsort(-best.numpy(), kind="stable")
+    nearest = np.asarray(owner)[which.numpy()[order]]
+    attributed = None
+    if entities is not None:
+        attributed = attribute_entities(seeds[torch.from_numpy(nearest)], c[torch.from_numpy(order)], entities,
+                                        alpha=alpha, encoder=encoder)
+    queue = ModerationQueue(order, best.numpy()[order], nearest, names, attributed)
+    if out_dir is not None:
+        if images is None:
+            raise ValueError("images are needed to write the queue's contact sheet and page")
+        write_queue(queue, images, Path(out_dir), top=top, truth=truth)
+    return queue
+
+
+def _thumbnail_png(image: torch.Tensor, scale: int = 2) -> bytes:
+    from PIL import Image
+
+    pixels = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    thumb = Image.fromarray(pixels).resize((pixels.shape[1] * scale, pixels.shape[0] * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    thumb.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def contact_sheet(queue: ModerationQueue, images: Any, top: int = 40, truth: Sequence[str] | None = None,
+                  columns: int = 8, title: str = "Moderation queue") -> Any:
+    """A matplotlib figure of the top `top` queue items: rank, score, nearest seed, attributed entity."""
+    import matplotlib.pyplot as plt
+
+    images = check_images(images)
+    rows = queue.rows(top)
+    n_rows = max(1, -(-len(rows) // columns))
+    fig, axes = plt.subplots(n_rows, columns, figsize=(1.6 * columns, 1.95 * n_rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, row in zip(axes.flat, rows, strict=False):
+        ax.imshow(images[row["index"]].permute(1, 2, 0).numpy(), interpolation="nearest")
+        label = f"#{row['rank']} {row['score']:.2f}\n{row['seed']}"
+        if row["entity"]:
+            label += f" · {row['entity']}"
+        ax.set_title(label, fontsize=7)
+        if truth is not None:
+            colour = KIND_COLOURS.get(str(truth[row["index"]]), "black")
+            ax.axis("on")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_edgecolor(colour)
+                spine.set_linewidth(3)
+    if truth is not None:
+        legend = ", ".join(f"{k}: {c}" for k, c in (("variant", "green"), ("copy", "blue"), ("other", "red"),
+                                                    ("entity only", "orange")))
+        title += f" (frame = generator truth: {legend})"
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def queue_html(queue: ModerationQueue, images: Any, top: int = 40, truth: Sequence[str] | None = None,
+               title: str = "Moderation queue") -> str:
+    """A self-contained HTML page (thumbnails inline) of the top `top` queue items."""
+    images = check_images(images)
+    rows = queue.rows(top)
+    out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+           f"<title>{html.escape(title)}</title><style>",
+           "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}",
+           "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}img{image-rendering:pixelated}",
+           "tr.variant td.kind{color:#1a9850}tr.copy td.kind{color:#4575b4}tr.other td.kind{color:#d73027}",
+           "</style></head><body>", f"<h1>{html.escape(title)}</h1>",
+           "<p>Images ranked by their similarity to flagged seed memes and their known variants, for a "
+           "person to review: the score is the highest cosine similarity, <em>seed</em> the flagged meme it is "
+           "nearest to, <em>entity</em> what the model thinks was fused into it. Synthetic glyphs only.</p>",
+           "<table id='queue'><thead><tr><th>rank</th><th>image</th><th>score</th><th>seed</th><th>entity</th>"
+           + ("<th>truth</th>" if truth is not None else "") + "<th>item</th></tr></thead><tbody>"]
+    for row in rows:
+        data = base64.b64encode(_thumbnail_png(images[row["index"]])).decode()
+        kind = str(truth[row["index"]]) if truth is not None else ""
+        cells = [f"<td class='rank'>{row['rank']}</td>",
+                 f"<td><img alt='item {row['index']}' src='data:image/png;base64,{data}'></td>",
+                 f"<td class='score'>{row['score']:.3f}</td>", f"<td class='seed'>{html.escape(row['seed'])}</td>",
+                 f"<td class='entity'>{html.escape(row['entity'] or '')}</td>"]
+        if truth is not None:
+            cells.append(f"<td class='kind'>{html.escape(kind)}</td>")
+        cells.append(f"<td class='item'>{row['index']}</td>")
+        out.append(f"<tr class='{html.escape(kind)}'>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table></body></html>")
+    return "\n".join(out)
+
+
+def write_queue(queue: ModerationQueue, images: Any, out_dir: Path, top: int = 40,
+                truth: Sequence[str] | None = None, stem: str = "moderation_queue") -> tuple[Path, Path]:
+    """Write `<stem>.png` (contact sheet) and `<stem>.html` into `out_dir`; returns both paths."""
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png, page = out_dir / f"{stem}.png", out_dir / f"{stem}.html"
+    fig = contact_sheet(queue, images, top=top, truth=truth)
+    fig.savefig(png, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    page.write_text(queue_html(queue, images, top=top, truth=truth), encoding="utf-8")
+    return png, page
