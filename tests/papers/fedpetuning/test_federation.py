@@ -112,3 +112,14 @@ def test_fedavg_on_a_grid_bytes_exact_sampling_seeded_and_a_failing_client_toler
     assert res_fail.failures == [1, 0] and res_fail.messages_up == [1, 2]
     assert res_fail.bytes_up[0] == res_fail.bytes_down[0] // 2  # only what was delivered counts
     assert len(res_fail.valid_accuracy) == 3
+
+
+def test_flower_simulation_smoke_two_supernodes_one_round():
+    from paperzoo.papers.fedpetuning import run_many
+
+    run = (PETConfig("bitfit"), FedSettings(rounds=1, **TINY))
+    (res,) = run_many([run])
+    state = trainable_state_dict(model_for(*run, num_labels=5))
+    assert res.messages_down == [2] and res.messages_up == [2] and res.failures == [0]
+    assert res.bytes_down == [2 * arrayrecord_bytes(state)] == res.bytes_up
+    assert len(res.valid_accuracy) == 2

@@ -35,8 +35,9 @@ PRESETS: dict[str, dict[str, Any]] = {
              "num_layers": None, "n_train": None, "n_valid": None, "n_test": None, "max_len": 128, "rounds": 15,
              "num_clients": 10, "clients_per_round": 5, "local_epochs": 1, "batch_size": 16,
              "central_epochs": 3, "lr": REFERENCE_LR},
-    # end-to-end tests only: one layer, a few articles, one round
-    "tiny": {"seeds": 1, "methods": ["full", "lora", "adapter", "prefix", "bitfit", "head"], "alphas": [0.1, 1.0],
+    # end-to-end tests only: one layer, a few articles, one round, no Ray
+    "tiny": {"engine": "inprocess", "seeds": 1, "methods": ["full", "lora", "adapter", "prefix", "bitfit", "head"],
+             "alphas": [0.1, 1.0],
              "num_layers": 1, "n_train": 40, "n_valid": 20, "n_test": 20, "max_len": 16, "rounds": 1,
              "num_clients": 2, "clients_per_round": 2, "local_epochs": 1, "batch_size": 8,
              "central_epochs": 1, "lr": QUICK_LR},
@@ -136,6 +137,20 @@ def _communication(results: dict, methods: list[str]) -> dict[str, dict[str, Any
     return comm
 
 
+def _federate(runs: list, engine: str, num_clients: int) -> list:
+    """All runs in one Flower simulation (Ray starts once), or on an `InProcessGrid` calling the same
+    ClientApp in this process (engine "inprocess": no Ray, for quick checks)."""
+    from paperzoo.federated import InProcessGrid
+
+    from .federation import client_app, run_many, run_on_grid
+
+    if engine == "simulation":
+        return run_many(runs)
+    if engine == "inprocess":
+        return run_on_grid(InProcessGrid(client_app, num_clients, node_config=lambda pid: {"torch-threads": 1}), runs)
+    raise ValueError(f"engine must be 'simulation' or 'inprocess', got {engine!r}")
+
+
 def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
     from dataclasses import replace
 
@@ -143,7 +158,7 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
 
     from paperzoo.core.stats import paired_t, summarize
 
-    from .federation import run_many, task_for
+    from .federation import task_for
     from .pet import PETConfig
 
     methods, alphas = list(config["methods"]), [float(a) for a in config["alphas"]]
@@ -157,9 +172,10 @@ def run(config: dict, seeds: list[int], ctx: RunContext) -> dict:
                 pet = PETConfig(**VARIANTS[name])
                 runs.append((pet, replace(_settings(config, alpha, seed), lr=config["lr"][pet.method])))
                 keys.append((name, alpha, seed))
-    with ctx.stage(f"one Flower simulation: {len(runs)} federated runs ({len(methods)} methods x "
+    engine = config.get("engine", "simulation")
+    with ctx.stage(f"{engine}: {len(runs)} federated runs ({len(methods)} methods x "
                    f"{len(alphas)} alphas x {len(seeds)} seeds)"):
-        results = dict(zip(keys, run_many(runs), strict=True))
+        results = dict(zip(keys, _federate(runs, engine, config["num_clients"]), strict=True))
     central = {seed: _central(config, seed) for seed in ctx.track(seeds, description="centralised references")}
 
     def acc(name: str, alpha: float, split: str = "test") -> list[float]:
