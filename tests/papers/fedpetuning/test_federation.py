@@ -3,19 +3,20 @@ import random
 import pytest
 import torch
 from flwr.app import ArrayRecord, Context, Message, MessageType, RecordDict
+from flwr.clientapp import ClientApp
 
-from paperzoo.federated import InProcessGrid, arrayrecord_bytes, node_partitions
+from paperzoo.federated import InProcessGrid, add_partition_query, arrayrecord_bytes, node_partitions
 from paperzoo.papers.fedpetuning import (
     FedSettings,
     PETConfig,
     client_app,
-    run_many,
+    run_on_grid,
     trainable_state_dict,
 )
-from paperzoo.papers.fedpetuning.federation import from_record, model_for, to_record
+from paperzoo.papers.fedpetuning.federation import client_evaluate, client_train, from_record, model_for, to_record
 
 TINY = {"num_clients": 2, "clients_per_round": 2, "n_train": 40, "n_valid": 20, "n_test": 20, "max_len": 16,
-        "tiny_hidden": 32, "num_layers": 2}
+        "num_layers": 1}
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +29,7 @@ def task_identity(monkeypatch):
 
 
 def test_config_record_round_trip():
-    pet, s = PETConfig("prefix", prefix_tokens=4, train_pooler=True), FedSettings(alpha=0.1, seed=3, **TINY)
+    pet, s = PETConfig("prefix", prefix_tokens=4, head="linear"), FedSettings(alpha=0.1, seed=3, **TINY)
     assert from_record(to_record(pet, s)) == (pet, s)
     assert from_record(to_record(pet, FedSettings(n_train=None, lr=None)))[1].n_train is None
 
@@ -69,17 +70,32 @@ def test_client_app_answers_the_partition_query():
 def test_bad_settings():
     with pytest.raises(ValueError, match="alpha"):
         FedSettings(alpha=0.0)
+    with pytest.raises(TypeError):
+        FedSettings(tiny_hidden=32)  # test-only knobs are not public settings
     with pytest.raises(ValueError, match="num_clients"):
         FedSettings(num_clients=50, clients_per_round=5, n_train=20)
     with pytest.raises(ValueError, match="clients_per_round"):
         FedSettings(num_clients=2, clients_per_round=3)
 
 
-def test_simulation_smoke_and_a_client_failing_once_does_not_abort():
+def _failing_app(fail_round):
+    """The paper's ClientApp, except that partition 0 raises in `fail_round`."""
+    app = add_partition_query(ClientApp())
+
+    @app.train()
+    def train(msg, context):
+        if int(msg.content["config"]["server-round"]) == fail_round and context.node_config["partition-id"] == 0:
+            raise RuntimeError("injected failure")
+        return client_train(msg, context)
+
+    app.evaluate()(client_evaluate)
+    return app
+
+
+def test_fedavg_on_a_grid_bytes_exact_sampling_seeded_and_a_failing_client_tolerated():
     ok_run = (PETConfig("bitfit"), FedSettings(rounds=1, **TINY))
-    failing = (PETConfig("lora", rank=2), FedSettings(rounds=2, fail_round=1, **TINY))
-    sampling = (PETConfig("bitfit"), FedSettings(**{**TINY, "clients_per_round": 1, "rounds": 3}))
-    res_ok, res_fail, first, again = run_many([ok_run, failing, sampling, sampling])
+    sampling = (PETConfig("head"), FedSettings(**{**TINY, "clients_per_round": 1, "rounds": 3}))
+    res_ok, first, again = run_on_grid(InProcessGrid(client_app, num_nodes=2, seed=1), [ok_run, sampling, sampling])
     # Same seed, same run: the partitions come from random.Random(seed), whatever the (random) node ids.
     expected = random.Random(0)
     assert first.sampled_partitions == again.sampled_partitions == [expected.sample([0, 1], 1) for _ in range(3)]
@@ -87,8 +103,23 @@ def test_simulation_smoke_and_a_client_failing_once_does_not_abort():
     assert sorted(res_ok.sampled_partitions[0]) == [0, 1]
     assert res_ok.messages_down == [2] and res_ok.messages_up == [2] and res_ok.failures == [0]
     state = trainable_state_dict(model_for(*ok_run, num_labels=5))
+    assert res_ok.message_bytes == arrayrecord_bytes(state)
     assert res_ok.bytes_down == [2 * arrayrecord_bytes(state)] == res_ok.bytes_up  # exact: Flower's framing
     assert len(res_ok.valid_accuracy) == 2 and 0.0 <= res_ok.best_test_accuracy <= 1.0
+
+    failing = (PETConfig("lora", rank=2), FedSettings(rounds=2, **TINY))
+    (res_fail,) = run_on_grid(InProcessGrid(_failing_app(1), num_nodes=2, seed=2), [failing])
     assert res_fail.failures == [1, 0] and res_fail.messages_up == [1, 2]
-    assert res_fail.bytes_up[0] == res_fail.bytes_down[0] // 2
+    assert res_fail.bytes_up[0] == res_fail.bytes_down[0] // 2  # only what was delivered counts
     assert len(res_fail.valid_accuracy) == 3
+
+
+def test_flower_simulation_smoke_two_supernodes_one_round():
+    from paperzoo.papers.fedpetuning import run_many
+
+    run = (PETConfig("bitfit"), FedSettings(rounds=1, **TINY))
+    (res,) = run_many([run])
+    state = trainable_state_dict(model_for(*run, num_labels=5))
+    assert res.messages_down == [2] and res.messages_up == [2] and res.failures == [0]
+    assert res.bytes_down == [2 * arrayrecord_bytes(state)] == res.bytes_up
+    assert len(res.valid_accuracy) == 2

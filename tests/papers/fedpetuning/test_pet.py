@@ -11,10 +11,11 @@ from paperzoo.papers.fedpetuning import (
     load_trainable_state_dict,
     trainable_state_dict,
 )
-from paperzoo.papers.fedpetuning.pet import PrefixSelfAttention
+from paperzoo.papers.fedpetuning.pet import PrefixSelfAttention, mean_pool
+from paperzoo.papers.fedpetuning.training import train_local
 
 H, L, K = 32, 2, 4
-HEAD = H * K + K
+HEAD = (H * H + H) + (H * K + K)  # dense + out_proj
 
 
 def tiny(**kw):
@@ -41,6 +42,9 @@ def batch():
     (PETConfig("prefix", prefix_tokens=5), 5 * 2 * L * H + HEAD),
     (PETConfig("prefix", prefix_tokens=5, prefix_projection=True),
      5 * H + (H * 512 + 512) + (512 * 2 * L * H + 2 * L * H) + HEAD),
+    (PETConfig("head"), HEAD),
+    (PETConfig("head", head="linear"), H * K + K),
+    (PETConfig("lora", rank=4, head="linear"), L * 2 * 2 * H * 4 + H * K + K),
 ])
 def test_trainable_counts_follow_formulas(cfg, expected):
     assert n_trainable(build_model(cfg, K, bert_config=tiny())) == expected
@@ -49,27 +53,73 @@ def test_trainable_counts_follow_formulas(cfg, expected):
 def test_bitfit_trains_every_bias_and_the_head_only():
     model = build_model(PETConfig("bitfit"), K, bert_config=tiny())
     names = set(trainable_state_dict(model))
-    biases = {n for n, _ in model.named_parameters() if n.endswith(".bias") and n.startswith("bert.")
-              and not n.startswith("bert.pooler")}
-    assert names == biases | {"classifier.weight", "classifier.bias"}
+    biases = {n for n, _ in model.named_parameters() if n.endswith(".bias") and n.startswith("bert.")}
+    head = {f"classifier.{m}.{p}" for m in ("dense", "out_proj") for p in ("weight", "bias")}
+    assert names == biases | head
     assert any("LayerNorm.bias" in n for n in names)
 
 
-def test_head_and_pooler_flag():
-    for method in ("lora", "adapter", "prefix", "bitfit"):
-        plain = set(trainable_state_dict(build_model(PETConfig(method), K, bert_config=tiny())))
-        pooled = set(trainable_state_dict(build_model(PETConfig(method, train_pooler=True), K, bert_config=tiny())))
-        assert any("classifier" in n for n in plain) and not any("pooler" in n for n in plain), method
-        assert sum("pooler" in n for n in pooled) == 2, method
+def test_the_head_is_trained_and_sent_by_every_method():
+    for method in ("lora", "adapter", "prefix", "bitfit", "head"):
+        names = set(trainable_state_dict(build_model(PETConfig(method), K, bert_config=tiny())))
+        assert sum("classifier" in n for n in names) == 4, method
+        assert not any("pooler" in n for n in names), method
     full = build_model(PETConfig("full"), K, bert_config=tiny())
     assert n_trainable(full) == sum(p.numel() for p in full.parameters())
+    assert not any("pooler" in n for n, _ in full.named_parameters())  # unused by mean pooling: not sent
 
 
-def test_minilm_counts_match_spec_table():
-    expected = {"full": 22_714_756, "lora": 75_268, "bitfit": 27_268, "prefix": 75_268}
+def test_minilm_counts_match_readme_table():
+    expected = {"full": 22_714_756, "lora": 223_108, "bitfit": 175_108, "prefix": 223_108, "adapter": 301_636,
+                "head": 149_380}
     for method, count in expected.items():
-        assert n_trainable(build_model(PETConfig(method), 4)) == count
-    assert n_trainable(build_model(PETConfig("lora", train_pooler=True), 4)) == 223_108
+        assert n_trainable(build_model(PETConfig(method), 4)) == count, method
+    assert n_trainable(build_model(PETConfig("lora", head="linear"), 4)) == 75_268
+
+
+def test_mean_pooling_head_matches_hand_computation():
+    ids, mask = batch()
+    model = build_model(PETConfig("head"), K, bert_config=tiny(), seed=2).eval()
+    hidden = model.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+    pooled = torch.stack([hidden[i, : int(mask[i].sum())].mean(0) for i in range(3)])  # real tokens only
+    head = model.classifier
+    expected = torch.tanh(pooled @ head.dense.weight.T + head.dense.bias) @ head.out_proj.weight.T + head.out_proj.bias
+    torch.testing.assert_close(model(input_ids=ids, attention_mask=mask).logits, expected)
+    torch.testing.assert_close(mean_pool(hidden, mask), pooled)
+    # padding never reaches the prediction
+    ids2 = ids.clone()
+    ids2[2, 3:] = 7
+    torch.testing.assert_close(model(input_ids=ids2, attention_mask=mask).logits[2], expected[2])
+    with pytest.raises(ValueError, match="attention_mask"):
+        mean_pool(hidden, mask[:, :5])
+
+
+def test_build_model_leaves_the_global_rng_alone_and_seeds_its_own_parts():
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    a = build_model(PETConfig("lora", rank=2), K, bert_config=tiny(), seed=4)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    b = build_model(PETConfig("lora", rank=2), K, bert_config=tiny(), seed=4)
+    c = build_model(PETConfig("lora", rank=2), K, bert_config=tiny(), seed=5)
+    sa, sb, sc = (trainable_state_dict(m) for m in (a, b, c))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert any(not torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_train_local_draws_dropout_from_its_seed():
+    from paperzoo.papers.fedpetuning.textdata import Encoded
+
+    ids, mask = batch()
+    data = Encoded(ids, mask, torch.tensor([0, 1, 2]))
+
+    def update(seed, global_seed):
+        model = build_model(PETConfig("head"), K, bert_config=tiny(hidden_dropout_prob=0.5), seed=0)
+        torch.manual_seed(global_seed)
+        train_local(model, data, lr=1e-2, batch_size=3, seed=seed)
+        return model.classifier.out_proj.weight.detach().clone()
+
+    torch.testing.assert_close(update(1, global_seed=0), update(1, global_seed=99))  # the global RNG plays no part
+    assert not torch.allclose(update(1, 0), update(2, 0))  # another client/round: other dropout masks
 
 
 def test_state_round_trip_reproduces_outputs():
@@ -154,6 +204,8 @@ def test_prefix_gradients_reach_the_prefixes_only():
 def test_bad_inputs():
     with pytest.raises(ValueError, match="method"):
         PETConfig("ia3")
+    with pytest.raises(ValueError, match="head"):
+        PETConfig("lora", head="pooler")
     with pytest.raises(ValueError, match="rank"):
         PETConfig("lora", rank=0)
     with pytest.raises(ValueError, match="bottleneck"):

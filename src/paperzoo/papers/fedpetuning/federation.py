@@ -32,6 +32,7 @@ from paperzoo.data.partition import fednlp_label_skew
 from paperzoo.federated import (
     ByteCountingFedAvg,
     add_partition_query,
+    arrayrecord_bytes,
     available_cores,
     client_threads,
     node_partition,
@@ -41,12 +42,13 @@ from paperzoo.federated import (
 )
 
 from .pet import PETConfig, build_model, count_trainable, load_trainable_state_dict, trainable_state_dict
+from .reference import REFERENCE_LR
 from .textdata import Task, load_task
 from .training import evaluate, train_local
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LR = {"full": 5e-5, "lora": 1e-3, "adapter": 1e-3, "prefix": 1e-3, "bitfit": 3e-3}
+DEFAULT_LR = REFERENCE_LR  # the reference's most frequent federated choice per method
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,8 @@ class FedSettings:
     """Everything besides the PET method that shapes one federated run (sent to clients as config).
 
     n_train/n_valid/n_test: BBC split sizes (None = 60/10/30 of all 2,225 articles); max_len tokens;
-    num_layers: keep the first MiniLM layers (None = all 6); tiny_hidden > 0 builds a random tiny BERT
-    of that width instead of MiniLM (tests); lr None = the method's default (DEFAULT_LR);
-    fail_round: the client of partition 0 raises in that round (failure-tolerance tests; 0 = never).
+    num_layers: keep the first MiniLM layers (None = all 6); lr None = the method's default (DEFAULT_LR);
+    min_train_replies: fewer valid replies in a round keep the global model.
     """
 
     alpha: float = 1.0
@@ -72,9 +73,7 @@ class FedSettings:
     n_test: int | None = 400
     max_len: int = 64
     num_layers: int | None = None
-    tiny_hidden: int = 0
     min_train_replies: int = 1
-    fail_round: int = 0
 
     def __post_init__(self) -> None:
         if not np.isfinite(self.alpha) or self.alpha <= 0:
@@ -113,15 +112,8 @@ def task_for(s: FedSettings) -> Task:
 
 
 def model_for(pet: PETConfig, s: FedSettings, num_labels: int) -> torch.nn.Module:
-    """The run's model: MiniLM (first `num_layers`) or, if `tiny_hidden`, a random tiny BERT; seeded."""
-    bert_config = None
-    if s.tiny_hidden:
-        from transformers import BertConfig
-
-        bert_config = BertConfig(vocab_size=30522, hidden_size=s.tiny_hidden, num_hidden_layers=s.num_layers or 2,
-                                 num_attention_heads=2, intermediate_size=2 * s.tiny_hidden,
-                                 max_position_embeddings=max(64, s.max_len))
-    return build_model(pet, num_labels, num_layers=s.num_layers, bert_config=bert_config, seed=s.seed)
+    """The run's model: MiniLM (its first `num_layers`) with the PET method applied, new parts seeded by s.seed."""
+    return build_model(pet, num_labels, num_layers=s.num_layers, seed=s.seed)
 
 
 @lru_cache(maxsize=16)
@@ -143,8 +135,6 @@ def client_train(msg: Message, context: Context) -> Message:
     pet, s = from_record(cfg)
     pid, n_parts = node_partition(context)
     server_round = int(cfg["server-round"])
-    if s.fail_round and server_round == s.fail_round and pid == 0:
-        raise RuntimeError(f"injected failure of partition 0 in round {server_round}")
     task = task_for(s)
     data = task.train.subset(partition(s, "train", n_parts)[pid])
     model = model_for(pet, s, task.num_labels)
@@ -175,12 +165,18 @@ def client_evaluate(msg: Message, context: Context) -> Message:
 # -------------------------------------------------------------------------------------- results
 @dataclass
 class FedResult:
-    """One federated run: validation accuracy per round (round 0 = initial model), measured bytes."""
+    """One federated run: validation accuracy per round (round 0 = initial model), measured bytes.
+
+    bytes_down/bytes_up: `count_bytes()` of the train messages sent / replies delivered per round;
+    message_bytes: Flower's framing of one message's tensors predicted from their shapes
+    (`arrayrecord_bytes`: 4·n + .npy header + key length per tensor), the analytic count to compare with.
+    """
 
     method: str
     pet: dict[str, Any]
     settings: dict[str, Any]
     trainable_params: int
+    message_bytes: int
     valid_accuracy: list[float]
     bytes_down: list[int]
     bytes_up: list[int]
@@ -240,6 +236,7 @@ def _run_one(grid: Grid, pet: PETConfig, s: FedSettings, partitions: Mapping[int
     rounds = range(1, s.rounds + 1)
     return FedResult(
         method=pet.method, pet=pet.to_dict(), settings=asdict(s), trainable_params=count_trainable(model),
+        message_bytes=arrayrecord_bytes(trainable_state_dict(model)),
         valid_accuracy=valid_acc, bytes_down=[strategy.bytes_down.get(r, 0) for r in rounds],
         bytes_up=[strategy.bytes_up.get(r, 0) for r in rounds],
         messages_down=[strategy.messages_down.get(r, 0) for r in rounds],

@@ -1,14 +1,19 @@
-"""Parameter-efficient tuning (PET) of a BERT classifier: full FT, LoRA, adapters, deep prefix, BitFit.
+"""Parameter-efficient tuning (PET) of a BERT classifier: full FT, LoRA, adapters, deep prefix, BitFit, head only.
+
+The classifier reads the masked mean of the last hidden states, the pooling all-MiniLM-L6-v2 was
+trained with (sentence-transformers), through a head shaped like RoBERTa's classification head
+(dense + tanh + out_proj); the head is trained and sent by every method, as in the FedPETuning
+reference, whose configs unfreeze `classifier` for every PET method.
 
 LoRA comes from `peft`. Adapters, BitFit and deep prefix tuning are written here: peft has no
-bottleneck adapter or BitFit, and its `PrefixTuningConfig` fails on `BertForSequenceClassification`
-with transformers 5.x ("Model does not support past key values ...").
+bottleneck adapter or BitFit, and its `PrefixTuningConfig` fails on BERT with transformers 5.x
+("Model does not support past key values ...").
 
 Example:
     >>> cfg = PETConfig(method="lora", rank=8)
-    >>> model = build_model(cfg, num_labels=4)           # all-MiniLM-L6-v2 + a new 4-way classifier
+    >>> model = build_model(cfg, num_labels=4)           # all-MiniLM-L6-v2 + a new 4-way mean-pooling head
     >>> sum(t.numel() for t in trainable_state_dict(model).values())
-    75268
+    223108
 """
 
 from __future__ import annotations
@@ -24,20 +29,22 @@ from torch import nn
 
 from paperzoo.data.minilm import load_minilm, minilm_path
 
-METHODS = ("full", "lora", "adapter", "prefix", "bitfit")
-HEAD_PREFIXES = ("classifier",)  # BertForSequenceClassification's head; the pooler is frozen by default
+METHODS = ("full", "lora", "adapter", "prefix", "bitfit", "head")
+HEADS = ("dense", "linear")
 
 
 @dataclass(frozen=True)
 class PETConfig:
     """Which PET method to train and its size.
 
-    method: "full" | "lora" | "adapter" | "prefix" | "bitfit".
+    method: "full" | "lora" | "adapter" | "prefix" | "bitfit" | "head" (head only: the frozen encoder's
+    mean-pooled representation, a control for how much accuracy the frozen encoder gives by itself).
     rank: LoRA rank (lora_alpha = rank, on query and value). bottleneck: adapter width.
     prefix_tokens / prefix_projection: number of virtual key/value tokens per layer; with the projection
     the prefixes come from Embedding(n, h) -> Linear(h, 512) -> Tanh -> Linear(512, 2·L·h) (the paper's
     variant), otherwise they are learned directly (n·2·L·h parameters).
-    train_pooler: train BERT's pooler with the classifier (mirrors RoBERTa's dense + out_proj head).
+    head: "dense" = dense(h, h) + tanh + out_proj(h, K), RoBERTa's head on the mean-pooled tokens;
+    "linear" = out_proj only.
     """
 
     method: str = "full"
@@ -45,11 +52,13 @@ class PETConfig:
     bottleneck: int = 16
     prefix_tokens: int = 16
     prefix_projection: bool = False
-    train_pooler: bool = False
+    head: str = "dense"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
         for name in ("rank", "bottleneck", "prefix_tokens"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -57,6 +66,60 @@ class PETConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# ------------------------------------------------------------------------------------- the head
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean of the token vectors where `attention_mask` is 1 (sentence-transformers' mean pooling).
+
+    >>> h = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [9.0, 9.0]]]); m = torch.tensor([[1, 1, 0]])
+    >>> mean_pool(h, m).tolist()
+    [[2.0, 3.0]]
+    """
+    if hidden.dim() != 3 or attention_mask.shape != hidden.shape[:2]:
+        raise ValueError(f"need hidden (batch, length, width) and attention_mask (batch, length), got "
+                         f"{tuple(hidden.shape)} and {tuple(attention_mask.shape)}")
+    mask = attention_mask.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+
+class MeanPoolingHead(nn.Module):
+    """dropout -> [dense -> tanh -> dropout] -> out_proj on a pooled vector (RoBERTa's classification head)."""
+
+    def __init__(self, hidden: int, num_labels: int, dense: bool = True, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.dense = nn.Linear(hidden, hidden) if dense else None
+        self.dropout = nn.Dropout(dropout)
+        self.out_proj = nn.Linear(hidden, num_labels)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(pooled)
+        if self.dense is not None:
+            x = self.dropout(torch.tanh(self.dense(x)))
+        return self.out_proj(x)
+
+
+class MeanPoolingClassifier(nn.Module):
+    """A BERT encoder (`.bert`, no pooler) whose masked mean-pooled output feeds `.classifier`.
+
+    `model(input_ids=..., attention_mask=...).logits` as for a transformers classifier.
+    """
+
+    def __init__(self, bert: nn.Module, num_labels: int, dense: bool = True) -> None:
+        super().__init__()
+        self.bert = bert
+        self.config = bert.config
+        self.classifier = MeanPoolingHead(bert.config.hidden_size, num_labels, dense, bert.config.hidden_dropout_prob)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, **_: Any) -> Any:
+        from transformers.modeling_outputs import SequenceClassifierOutput
+
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids).last_hidden_state
+        return SequenceClassifierOutput(logits=self.classifier(mean_pool(hidden, attention_mask)))
 
 
 # ----------------------------------------------------------------------------------------- adapters
@@ -97,7 +160,7 @@ class AdaptedLinear(nn.Module):
 def _bert(model: nn.Module) -> nn.Module:
     bert = getattr(model, "bert", None)
     if bert is None or not hasattr(bert, "encoder"):
-        raise TypeError("expected a BertForSequenceClassification-like model with .bert.encoder, "
+        raise TypeError("expected a MeanPoolingClassifier-like model with .bert.encoder, "
                         f"got {type(model).__name__}")
     return bert
 
@@ -122,7 +185,7 @@ def apply_bitfit(model: nn.Module) -> nn.Module:
     """
     _bert(model)
     for name, p in model.named_parameters():
-        p.requires_grad = name.startswith("bert.") and not name.startswith("bert.pooler.") and name.endswith(".bias")
+        p.requires_grad = name.startswith("bert.") and name.endswith(".bias")
     return model
 
 
@@ -203,66 +266,70 @@ def add_prefix(model: nn.Module, n_tokens: int, projection: bool = False) -> nn.
 
 
 # ------------------------------------------------------------------------------------ the model
-@lru_cache(maxsize=8)
-def _pretrained(model_path: str, num_labels: int, num_layers: int | None, seed: int) -> nn.Module:
-    """The frozen backbone + a seeded new classifier, loaded once per process (ClientApps are ephemeral)."""
-    from transformers import BertForSequenceClassification
+@lru_cache(maxsize=4)
+def _pretrained_encoder(model_path: str, num_layers: int | None) -> nn.Module:
+    """The pre-trained encoder without its pooler, loaded once per process (ClientApps are ephemeral)."""
+    from transformers import BertModel
 
-    torch.manual_seed(seed)
-    return load_minilm(BertForSequenceClassification, model_path, num_layers, num_labels=num_labels,
-                       attn_implementation="sdpa")
+    return load_minilm(BertModel, model_path, num_layers, add_pooling_layer=False, attn_implementation="sdpa")
 
 
 def build_model(config: PETConfig, num_labels: int, model_path: str | None = None, *,
                 num_layers: int | None = None, bert_config: Any = None, seed: int = 0) -> nn.Module:
-    """A BertForSequenceClassification with `config`'s PET method applied; only its tensors require grad.
+    """A `MeanPoolingClassifier` with `config`'s PET method applied; only its tensors require grad.
 
     model_path: a local checkpoint (default all-MiniLM-L6-v2); num_layers keeps the first layers only.
-    bert_config: a `transformers.BertConfig` to build a randomly initialised model instead (tests).
-    seed: initialises the parts that are new (classifier, LoRA A, adapters, prefixes).
+    bert_config: a `transformers.BertConfig` to build a randomly initialised encoder instead (tests).
+    seed: initialises the parts that are new (head, LoRA A, adapters, prefixes) from its own generator
+    state; torch's global RNG is left as it was (so dropout streams stay the caller's).
     """
     if not isinstance(config, PETConfig):
         raise TypeError(f"config must be a PETConfig, got {type(config).__name__}")
-    if not isinstance(num_labels, int) or num_labels < 2:
+    if not isinstance(num_labels, int) or isinstance(num_labels, bool) or num_labels < 2:
         raise ValueError(f"num_labels must be an int >= 2, got {num_labels!r}")
     if num_layers is not None and (not isinstance(num_layers, int) or num_layers < 1):
         raise ValueError(f"num_layers must be None or an int >= 1, got {num_layers!r}")
-    if bert_config is not None:
-        from transformers import BertForSequenceClassification
-
-        bert_config = copy.deepcopy(bert_config)
-        bert_config.num_labels = num_labels
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = BertForSequenceClassification(bert_config)
-    else:
-        model = copy.deepcopy(_pretrained(model_path or minilm_path(), num_labels, num_layers, seed))
-    torch.manual_seed(seed + 1)
-    if config.method == "lora":
-        from peft import LoraConfig, get_peft_model
+        if bert_config is not None:
+            from transformers import BertModel
 
-        modules = ["pooler.dense"] if config.train_pooler else None
-        model = get_peft_model(model, LoraConfig(r=config.rank, lora_alpha=config.rank, lora_dropout=0.0,
-                                                 target_modules=["query", "value"], task_type="SEQ_CLS",
-                                                 modules_to_save=modules))
-        return model
+            encoder = BertModel(copy.deepcopy(bert_config), add_pooling_layer=False)
+        else:
+            encoder = copy.deepcopy(_pretrained_encoder(model_path or minilm_path(), num_layers))
+        model = MeanPoolingClassifier(encoder, num_labels, dense=config.head == "dense")
+        std = encoder.config.initializer_range  # transformers' init of a new classification head
+        for module in (model.classifier.dense, model.classifier.out_proj):
+            if module is not None:
+                nn.init.normal_(module.weight, std=std)
+                nn.init.zeros_(module.bias)
+        return _apply_method(model, config)
+
+
+def _apply_method(model: MeanPoolingClassifier, config: PETConfig) -> nn.Module:
     if config.method == "full":
         for p in model.parameters():
             p.requires_grad = True
         return model
+    if config.method == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        # no task_type: a plain PeftModel passes inputs through; the head is saved and trained explicitly
+        return get_peft_model(model, LoraConfig(r=config.rank, lora_alpha=config.rank, lora_dropout=0.0,
+                                                target_modules=["query", "value"], modules_to_save=["classifier"]))
     for p in model.parameters():
         p.requires_grad = False
+    trainable: tuple[str, ...] = ()
     if config.method == "adapter":
         add_adapters(model, config.bottleneck)
         trainable = ("adapter.",)
     elif config.method == "prefix":
         add_prefix(model, config.prefix_tokens, config.prefix_projection)
         trainable = ("prefix_encoder.",)
-    else:
+    elif config.method == "bitfit":
         apply_bitfit(model)
-        trainable = ()
-    head = HEAD_PREFIXES + (("bert.pooler.",) if config.train_pooler else ())
     for name, p in model.named_parameters():
-        if name.startswith(head) or any(t in name for t in trainable):
+        if name.startswith("classifier.") or any(t in name for t in trainable):
             p.requires_grad = True
     return model
 
@@ -292,6 +359,6 @@ def count_trainable(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["METHODS", "AdaptedLinear", "BottleneckAdapter", "PETConfig", "PrefixEncoder", "PrefixSelfAttention",
-           "add_adapters", "add_prefix", "apply_bitfit", "build_model", "count_trainable",
-           "load_trainable_state_dict", "trainable_state_dict"]
+__all__ = ["HEADS", "METHODS", "AdaptedLinear", "BottleneckAdapter", "MeanPoolingClassifier", "MeanPoolingHead",
+           "PETConfig", "PrefixEncoder", "PrefixSelfAttention", "add_adapters", "add_prefix", "apply_bitfit",
+           "build_model", "count_trainable", "load_trainable_state_dict", "mean_pool", "trainable_state_dict"]

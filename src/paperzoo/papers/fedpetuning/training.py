@@ -24,36 +24,42 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 def train_local(model: nn.Module, data: Encoded, lr: float, epochs: int = 1, batch_size: int = 16, seed: int = 0,
                 warmup: float = 0.1, clip: float = 1.0, weight_decay: float = 0.0) -> tuple[float, int]:
-    """AdamW with linear warmup (fraction `warmup` of the steps) then linear decay, gradient clipping.
+    """AdamW with transformers' linear schedule (warmup over a fraction `warmup` of the steps, then linear
+    decay to 0), gradient clipping; biases and LayerNorm weights get no weight decay.
 
-    Biases and LayerNorm weights get no weight decay. Returns (mean training loss, examples seen once).
+    `seed` fixes the batch order and the dropout stream (torch's global RNG is restored afterwards), so
+    each client of each round draws its own dropout masks. Returns (mean training loss, examples seen once).
     """
+    from transformers import get_linear_schedule_with_warmup
+
     if lr <= 0 or epochs < 1 or batch_size < 1:
         raise ValueError(f"need lr > 0, epochs >= 1, batch_size >= 1; got lr={lr}, epochs={epochs}, "
                          f"batch_size={batch_size}")
+    if not 0.0 <= warmup < 1.0:
+        raise ValueError(f"warmup must be in [0, 1), got {warmup!r}")
     if len(data) == 0:
         raise ValueError("data is empty")
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(_param_groups(model, weight_decay), lr=lr)
     steps = epochs * -(-len(data) // batch_size)
-    warm = max(1, int(warmup * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (steps - s) / max(1, steps - warm)))
+    sched = get_linear_schedule_with_warmup(opt, num_warmup_steps=int(warmup * steps), num_training_steps=steps)
     gen = torch.Generator().manual_seed(seed)
     model.train()
     losses = []
-    for _ in range(epochs):
-        order = torch.randperm(len(data), generator=gen)
-        for start in range(0, len(data), batch_size):
-            i = order[start:start + batch_size]
-            out = model(input_ids=data.input_ids[i], attention_mask=data.attention_mask[i])
-            loss = nn.functional.cross_entropy(out.logits, data.labels[i])
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, clip)
-            opt.step()
-            sched.step()
-            losses.append(float(loss.detach()))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for _ in range(epochs):
+            order = torch.randperm(len(data), generator=gen)
+            for start in range(0, len(data), batch_size):
+                i = order[start:start + batch_size]
+                out = model(input_ids=data.input_ids[i], attention_mask=data.attention_mask[i])
+                loss = nn.functional.cross_entropy(out.logits, data.labels[i])
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, clip)
+                opt.step()
+                sched.step()
+                losses.append(float(loss.detach()))
     return sum(losses) / len(losses), len(data)
 
 
