@@ -67,8 +67,11 @@ def test_bad_arguments_are_one_line_exit_2(args, needle):
 
 
 def test_ctrl_c_exits_130_without_a_traceback():
+    # A runner started in the background (nohup, `cmd &`) ignores SIGINT and its children inherit that:
+    # give the chat the default disposition a terminal user has.
     proc = subprocess.Popen([sys.executable, "-m", "paperzoo.cli", "negotiate", "--seed", "0"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.set_blocking(proc.stdout.fileno(), False)
     seen, deadline = b"", time.monotonic() + 60
     while b"you> " not in seen and time.monotonic() < deadline:
