@@ -264,8 +264,10 @@ def _every_seed(key: str, margin: float, label: str):
 def _refines(m: dict) -> Evidence:
     r = _primary(m)["label_refinement"]
     ok = r["mean"] >= REFINE_MARGIN
-    return Evidence(r["mean"], bool(ok), f"ATSEN's final train pseudo labels F1 {r['final_f1']} vs distant labels "
-                                         f"{_primary(m)['distant_label_f1']['per_seed']}: gain per seed "
+    final = ", ".join(f"{x:.1f}" for x in r["final_f1"])
+    distant = ", ".join(f"{x:.1f}" for x in _primary(m)["distant_label_f1"]["per_seed"])
+    return Evidence(r["mean"], bool(ok), f"train-label F1 of ATSEN's final pseudo labels {final} vs the distant "
+                                         f"labels {distant}: gain per seed "
                                          f"{', '.join(f'{x:+.1f}' for x in r['per_seed'])}, mean {r['mean']:+.1f} "
                                          f"points; needs >= {REFINE_MARGIN:g}")
 
