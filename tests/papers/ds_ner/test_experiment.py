@@ -114,3 +114,13 @@ def test_run_tiny_end_to_end(tmp_path):
     assert [r.id for r in results] == [c.id for c in paper.claims]
     assert all("not measured" not in r.detail for r in results)
     assert metrics["demo"]["entities"] is not None
+
+
+def test_tweets_study_hard_labels_case_features_and_epoch_steps():
+    config = {**get("ds-ner").config("tiny"), "stage1_steps": "epoch", "stage2_steps": "1 epochs",
+              "methods": ("SCDL", "ATSEN")}
+    tweets = {"name": "tweets", "sizes": [24, 8, 8], "soft": False, "base_momentum": 0.75, "case_features": True}
+    out = experiment.seed_study(tweets, 0, config)
+    assert out["stage1_steps"] == out["stage2_steps"] == 2  # 24 tweets / batch 16
+    assert set(out["test"]) == {"KB matching", "distant only", "gold labels", "SCDL", "ATSEN"}
+    assert out["selected"]["ATSEN"]["selected_on"] == "dev"

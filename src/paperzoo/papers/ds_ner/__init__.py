@@ -11,13 +11,13 @@ Example:
     >>> evaluate(model.best_tagger, corpus.test)                         # doctest: +SKIP
 """
 
-from .corpus import NERCorpus, Split, label_quality, load_wnut16_tweets, synthetic_corpus, tokenize
-from .distill import adaptive_kd_weights, cosine_momentum, distill_kl, ema_, fine_grained_ema_, soft_frequency
-from .gazetteer import Gazetteer
-from .self_training import ATSEN, BOND, SCDL, History, StageOne, stage_one, train_distant
-from .tagger import Entity, NERTagger, TaggerConfig, evaluate
+import lazy_loader as lazy
 
-__all__ = ["ATSEN", "BOND", "SCDL", "Entity", "Gazetteer", "History", "NERCorpus", "NERTagger", "Split", "StageOne",
-           "TaggerConfig", "adaptive_kd_weights", "cosine_momentum", "distill_kl", "ema_", "evaluate",
-           "fine_grained_ema_", "label_quality", "load_wnut16_tweets", "soft_frequency", "stage_one",
-           "synthetic_corpus", "tokenize", "train_distant"]
+# Lazy: `paperzoo list` imports the experiment module, which must not pull in torch.
+__getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
+    "corpus": ["NERCorpus", "Split", "label_quality", "load_wnut16_tweets", "synthetic_corpus", "tokenize"],
+    "distill": ["adaptive_kd_weights", "cosine_momentum", "distill_kl", "ema_", "fine_grained_ema_", "soft_frequency"],
+    "gazetteer": ["Gazetteer"],
+    "self_training": ["ATSEN", "BOND", "SCDL", "History", "StageOne", "stage_one", "train_distant"],
+    "tagger": ["Entity", "NERTagger", "TaggerConfig", "evaluate"],
+})
