@@ -6,7 +6,7 @@ from paperzoo.core.context import RunContext
 from paperzoo.core.records import jsonable
 from paperzoo.core.registry import get
 from paperzoo.papers.ds_ner import experiment
-from paperzoo.papers.ds_ner.experiment import METHODS, PAIRS, _paired, summarize_dataset
+from paperzoo.papers.ds_ner.experiment import EXTRA_METHODS, METHODS, PAIRS, _paired, summarize_dataset
 
 
 def _verdict(claim_id, metrics):
@@ -105,7 +105,7 @@ def test_run_tiny_end_to_end(tmp_path):
     metrics = jsonable(experiment.run(paper.config("tiny"), [0], RunContext(tmp_path, preset="tiny")))
     json.dumps(metrics)
     data = metrics["datasets"]["synner"]
-    assert set(data["test_f1"]) == {"KB matching", "distant only", "gold labels", *METHODS}
+    assert set(data["test_f1"]) == {"KB matching", "distant only", "gold labels", *METHODS, *EXTRA_METHODS}
     row = data["per_seed"][0]
     assert all(row["selected"][m]["selected_on"] == "dev" for m in METHODS)
     for name in ("dev_curves.png", "test_f1_paired.png", "label_quality.png", "adaptive_weights.png"):
@@ -114,3 +114,13 @@ def test_run_tiny_end_to_end(tmp_path):
     assert [r.id for r in results] == [c.id for c in paper.claims]
     assert all("not measured" not in r.detail for r in results)
     assert metrics["demo"]["entities"] is not None
+
+
+def test_tweets_study_hard_labels_case_features_and_epoch_steps():
+    config = {**get("ds-ner").config("tiny"), "stage1_steps": "epoch", "stage2_steps": "1 epochs",
+              "methods": ("SCDL", "ATSEN")}
+    tweets = {"name": "tweets", "sizes": [24, 8, 8], "soft": False, "base_momentum": 0.75, "case_features": True}
+    out = experiment.seed_study(tweets, 0, config)
+    assert out["stage1_steps"] == out["stage2_steps"] == 2  # 24 tweets / batch 16
+    assert set(out["test"]) == {"KB matching", "distant only", "gold labels", "SCDL", "ATSEN"}
+    assert out["selected"]["ATSEN"]["selected_on"] == "dev"

@@ -11,13 +11,12 @@ Example:
     >>> evaluate(model.best_tagger, corpus.test)                         # doctest: +SKIP
 """
 
-# Lazy: listing papers (`paperzoo list`) must not import torch.
 import lazy_loader as lazy
 
+# Lazy: `paperzoo list` imports the experiment module, which must not pull in torch.
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "corpus": ["NERCorpus", "Split", "label_quality", "load_wnut16_tweets", "synthetic_corpus", "tokenize"],
-    "distill": ["adaptive_kd_weights", "cosine_momentum", "distill_kl", "ema_", "fine_grained_ema_",
-               "soft_frequency"],
+    "distill": ["adaptive_kd_weights", "cosine_momentum", "distill_kl", "ema_", "fine_grained_ema_", "soft_frequency"],
     "gazetteer": ["Gazetteer"],
     "self_training": ["ATSEN", "BOND", "SCDL", "History", "StageOne", "stage_one", "train_distant"],
     "tagger": ["Entity", "NERTagger", "TaggerConfig", "evaluate"],

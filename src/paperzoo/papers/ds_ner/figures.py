@@ -8,6 +8,7 @@ from paperzoo.core import RunContext
 
 _COLORS = {"distant only": "tab:gray", "BOND": "tab:blue", "SCDL": "tab:orange", "ATSEN": "tab:red",
            "ATSEN w/o adaptive": "tab:purple", "ATSEN plain EMA": "tab:brown", "gold labels": "black",
+           "ATSEN code loss": "tab:pink",
            "KB matching": "tab:olive"}
 
 
