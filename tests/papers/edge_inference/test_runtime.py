@@ -16,6 +16,7 @@ from paperzoo.papers.edge_inference import (
     chain_split,
     mincut_partition,
     profile_graph,
+    start_tiers,
     wire,
 )
 from paperzoo.papers.edge_inference.serve import call, channel_options
@@ -25,7 +26,7 @@ TIERS = [Tier("device", 10), Tier("edge", 3), Tier("cloud", 1)]
 
 @pytest.fixture(scope="module")
 def servers():
-    procs = [TierProcess("edge"), TierProcess("cloud")]
+    procs = list(start_tiers(["edge", "cloud"]).values())
     yield procs
     for p in procs:
         p.stop()

@@ -23,9 +23,9 @@ __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
                  "brute_force_partition", "plan_cost_ns"],
     "splitting": ["split_module", "Part"],
     "early_exit": ["EarlyExitNet", "joint_exit_split", "brute_force_exit_split", "train_early_exit",
-                   "calibrate_thresholds", "exit_accuracies", "ExitSplit"],
+                   "calibrate_thresholds", "exit_accuracies", "ExitSplit", "path_latencies"],
     "spatial": ["SpatialPartition", "D2DRuntime"],
-    "runtime": ["Runtime", "InferResult", "TierProcess", "measure"],
-    "models": ["EdgeNet", "DagNet", "exit_cnn_1d"],
+    "runtime": ["Runtime", "InferResult", "TierProcess", "measure", "hop_overhead", "start_tiers"],
+    "models": ["EdgeNet", "MiniAlexNet", "DagNet", "exit_cnn_1d"],
     "wire": ["encode", "decode", "WireError"],
 })

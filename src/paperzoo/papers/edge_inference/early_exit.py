@@ -69,6 +69,34 @@ class EarlyExitNet(nn.Module):
                 break
         return logits, where
 
+    @torch.no_grad()
+    def run_path(self, x: torch.Tensor, force_exit: int | None = None) -> tuple[torch.Tensor, int]:
+        """One request as a device runs it (BranchyNet/Edgent): block n, then exit head n and its entropy
+        test; heads after the exit taken never run. `force_exit` leaves at that exit whatever the entropy
+        (for timing each path). Returns (logits, exit index).
+        """
+        if x.shape[0] != 1:
+            raise ValueError(f"run_path takes one request (batch 1), got batch {x.shape[0]}")
+        if force_exit is not None and not 0 <= force_exit < self.n_exits:
+            raise ValueError(f"force_exit must be in [0, {self.n_exits - 1}], got {force_exit}")
+        h = x
+        for n, block in enumerate(self.backbone):
+            h = block(h)
+            if n == len(self.exits):
+                return h, n
+            out = self.exits[n](h)
+            leave = bool(entropy(out)[0] < self.thresholds[n])
+            if (force_exit is None and leave) or force_exit == n:
+                return out, n
+        raise AssertionError("unreachable: the last block always returns")
+
+    @torch.no_grad()
+    def backbone_only(self, x: torch.Tensor) -> torch.Tensor:
+        """The no-exit baseline: the blocks alone, no exit heads."""
+        for block in self.backbone:
+            x = block(x)
+        return x
+
     def truncated(self, n: int) -> nn.Sequential:
         """The chain that ends at exit n (n = N-1: the full network), for profiling and splitting."""
         if not 0 <= n < self.n_exits:
@@ -77,6 +105,35 @@ class EarlyExitNet(nn.Module):
         if n < len(self.exits):
             layers += _flat(self.exits[n])
         return nn.Sequential(*layers)
+
+
+def path_latencies(net: EarlyExitNet, x: torch.Tensor, repeats: int = 30, warmup: int = 5) -> dict:
+    """Host seconds (median of `repeats` after `warmup`) of every exit path and of the no-exit baseline.
+
+    `paths[n]` is one request leaving at exit n (blocks 0..n, heads 0..n with their entropy tests);
+    `no_exit` runs the blocks only. Expected latency with exits = sum_n p_n paths[n].
+
+    >>> from paperzoo.papers.edge_inference.models import exit_cnn_1d
+    >>> lat = path_latencies(exit_cnn_1d().eval(), torch.zeros(1, 40), repeats=2, warmup=1)
+    >>> len(lat["paths"])
+    4
+    """
+    import statistics
+    import time
+
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats}, {warmup}")
+    fns = [lambda n=n: net.run_path(x, force_exit=n) for n in range(net.n_exits)] + [lambda: net.backbone_only(x)]
+    samples: list[list[float]] = [[] for _ in fns]
+    net.eval()
+    for i in range(warmup + repeats):
+        for j, fn in enumerate(fns):  # interleaved, so that host load hits every path alike
+            start = time.perf_counter()
+            fn()
+            if i >= warmup:
+                samples[j].append(time.perf_counter() - start)
+    med = [statistics.median(s) for s in samples]
+    return {"paths": med[:-1], "no_exit": med[-1]}
 
 
 def _flat(m: nn.Module) -> list[nn.Module]:

@@ -1,4 +1,4 @@
-"""The reproduction's five figures, drawn from the metrics."""
+"""The reproduction's six figures, drawn from the metrics."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def all_figures(m: dict, ctx) -> None:
         ax.plot(*_k(c["measured_s"]), "o", label="measured")
         ax.axvline(c["k_star"], color="gray", lw=0.8)
         ax.set_yscale("log")
-        ax.set_title(f"{c['bandwidth_mbps']} Mbit/s")
+        ax.set_title(f"{c['network']} ({c['bandwidth_mbps']} Mbit/s)", fontsize=9)
         ax.set_xlabel("layers on device k")
     np.atleast_1d(axes)[0].set_ylabel("latency (ms)")
     np.atleast_1d(axes)[0].legend(fontsize=7)
@@ -74,3 +74,20 @@ def all_figures(m: dict, ctx) -> None:
     ax.set_ylabel("speed-up T(1)/T(P)")
     ax.legend()
     ctx.save_figure(fig, "d2d_speedup.png")
+
+    modes = list(m["d2d"]["modes"])
+    kinds = ["compute", "serialisation", "grpc", "link", "device", "other"]
+    fig, axes = plt.subplots(1, len(modes), figsize=(4 * len(modes), 3), sharey=True)
+    for ax, mode in zip(np.atleast_1d(axes), modes, strict=True):
+        parts = m["d2d"]["modes"][mode]["breakdown_s"]
+        ps = sorted(parts, key=int)
+        bottom = np.zeros(len(ps))
+        for kind in kinds:
+            vals = np.array([1e3 * parts[p].get(kind, 0.0) for p in ps])
+            ax.bar([str(p) for p in ps], vals, bottom=bottom, label=kind)
+            bottom += vals
+        ax.set_title(mode)
+        ax.set_xlabel("workers P")
+    np.atleast_1d(axes)[0].set_ylabel("ms per request (critical path)")
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    ctx.save_figure(fig, "d2d_breakdown.png")

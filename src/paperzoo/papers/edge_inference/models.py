@@ -33,6 +33,37 @@ class EdgeNet(nn.Sequential):
         return nn.Sequential(*list(self)[13:])
 
 
+class MiniAlexNet(nn.Sequential):
+    """AlexNet (Neurosurgeon's vision model) at half width on a 3x112x112 input: five convs, three max-pools,
+    three fully connected layers (~70 M MACs, 4.7 M weights).
+
+    Its shape is AlexNet's: conv1 (k11, stride 4) and pool1 shrink the data 4.6x for ~20% of the compute,
+    the convs carry most of the MACs, pool5 outputs 1/75 of the input bytes and the weight-heavy,
+    memory-bound fully connected layers follow. At slowdown 10 the device needs tens of ms.
+
+    >>> MiniAlexNet()(torch.zeros(1, 3, 112, 112)).shape
+    torch.Size([1, 10])
+    """
+
+    def __init__(self, n_classes: int = 10) -> None:
+        super().__init__(
+            nn.Conv2d(3, 48, 11, stride=4, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+            nn.Conv2d(48, 128, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+            nn.Conv2d(128, 192, 3, padding=1), nn.ReLU(), nn.Conv2d(192, 192, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(192, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2), nn.Flatten(),
+            nn.Linear(128 * 2 * 2, 2048), nn.ReLU(), nn.Linear(2048, 2048), nn.ReLU(), nn.Linear(2048, n_classes))
+
+    @property
+    def features(self) -> nn.Sequential:
+        """conv1..conv5 with their pools (6 output rows: what a device-device row partition splits)."""
+        return nn.Sequential(*list(self)[:12])
+
+    @property
+    def head(self) -> nn.Sequential:
+        """pool5 and the fully connected layers (run by the gathering device)."""
+        return nn.Sequential(*list(self)[12:])
+
+
 class _Inception(nn.Module):
     def __init__(self, c_in: int, c_branch: int) -> None:
         super().__init__()
@@ -73,16 +104,22 @@ class DagNet(nn.Module):
         return self.head(self.inception(self.res2(self.res1(self.stem(x)))))
 
 
-def exit_cnn_1d(n_classes: int = 10, length: int = 40, thresholds: list[float] | None = None):
+def exit_cnn_1d(n_classes: int = 10, length: int = 40, thresholds: list[float] | None = None,
+                widths: tuple[int, int, int, int] = (32, 64, 64, 64)):
     """The MNIST-1D early-exit CNN: 4 conv blocks, side exits after blocks 1-3 (an `EarlyExitNet`).
+
+    Each side exit is one linear layer, small next to the blocks it skips (BranchyNet's branches are
+    one conv + fc next to a whole backbone).
 
     >>> net = exit_cnn_1d(); [t.shape for t in net(torch.zeros(2, 40))]
     [torch.Size([2, 10]), torch.Size([2, 10]), torch.Size([2, 10]), torch.Size([2, 10])]
     """
     from .early_exit import EarlyExitNet
 
-    widths, lengths = [32, 64, 64, 64], [length // 2, length // 4, length // 8]
-    blocks = [nn.Sequential(nn.Unflatten(1, (1, length)), nn.Conv1d(1, 32, 5, padding=2),
+    if len(widths) != 4 or min(widths) < 1:
+        raise ValueError(f"widths must be 4 positive channel counts, got {widths!r}")
+    lengths = [length // 2, length // 4, length // 8]
+    blocks = [nn.Sequential(nn.Unflatten(1, (1, length)), nn.Conv1d(1, widths[0], 5, padding=2),
                             nn.ReLU(), nn.MaxPool1d(2))]
     for i in range(1, 4):
         layers = [nn.Conv1d(widths[i - 1], widths[i], 3, padding=1), nn.ReLU()]

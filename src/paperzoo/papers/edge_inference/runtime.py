@@ -5,6 +5,7 @@ to tier processes (edge, cloud), each a separate OS process; the result comes ba
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -16,25 +17,37 @@ from torch import nn
 
 from . import wire
 from .planning import PLANNERS, Link, Plan, Tier, check_setup
+from .profiling import GraphProfile
 from .serve import call, channel_options, dilated, emulate
 from .splitting import Part, split_module
 
 
 class TierProcess:
-    """A tier server in its own OS process on loopback (`python -m ...serve`); stop() ends it."""
+    """A tier server in its own OS process on loopback (`python -m ...serve`); stop() ends it.
 
-    def __init__(self, name: str, threads: int = 1, start_timeout_s: float = 60.0) -> None:
+    With `wait=False` the constructor returns at once and `wait()` blocks until the server is up, so that
+    several tiers start in parallel (see `start_tiers`).
+    """
+
+    def __init__(self, name: str, threads: int = 1, start_timeout_s: float = 60.0, wait: bool = True) -> None:
         cmd = [sys.executable, "-m", "paperzoo.papers.edge_inference.serve", "--tier", name, "--port", "0",
                "--threads", str(threads)]
         env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-        self.name = name
+        self.name, self.start_timeout_s, self.address = name, start_timeout_s, None
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-        deadline = time.monotonic() + start_timeout_s
-        line = self.proc.stdout.readline()
-        if not line.startswith("READY ") or time.monotonic() > deadline:
-            self.stop()
-            raise RuntimeError(f"tier process {name!r} failed to start (got {line!r})")
-        self.address = f"127.0.0.1:{int(line.split()[1])}"
+        if wait:
+            self.wait()
+
+    def wait(self) -> TierProcess:
+        """Block until the server prints READY; a server that fails to start raises RuntimeError."""
+        if self.address is None:
+            deadline = time.monotonic() + self.start_timeout_s
+            line = self.proc.stdout.readline()
+            if not line.startswith("READY ") or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"tier process {self.name!r} failed to start (got {line!r})")
+            self.address = f"127.0.0.1:{int(line.split()[1])}"
+        return self
 
     @property
     def pid(self) -> int:
@@ -50,6 +63,19 @@ class TierProcess:
                 self.proc.wait()
         if self.proc.stdout:
             self.proc.stdout.close()
+
+
+def start_tiers(names: Sequence[str], threads: int = 1) -> dict[str, TierProcess]:
+    """Start one tier process per name, in parallel; all are serving when this returns."""
+    procs = {name: TierProcess(name, threads, wait=False) for name in names}
+    try:
+        for p in procs.values():
+            p.wait()
+    except Exception:
+        for p in procs.values():
+            p.stop()
+        raise
+    return procs
 
 
 class InferResult(tuple):
@@ -80,12 +106,18 @@ class Runtime:
     servers already running at `addresses` (one "host:port" per remote tier). A failed or timed-out
     tier makes the device finish the request locally; the result says so (`.fallback`).
 
+    `compute_profile` (a measured profile of `model`, same graph as the plan's) makes compute dilation
+    load-robust: each part lasts slowdown x its profiled host time (or longer if the host is slower right
+    now) instead of slowdown x its measured time, which would multiply transient host load. Without it
+    the measured time is dilated.
+
     >>> with Runtime(model, plan, tiers, links) as rt:      # doctest: +SKIP
     ...     y, seconds = rt.infer(x)
     """
 
     def __init__(self, model: nn.Module, plan: Plan, tiers: Sequence[Tier], links: Sequence[Link],
-                 addresses: Sequence[str] | None = None, timeout_s: float = 30.0, threads: int = 1) -> None:
+                 addresses: Sequence[str] | None = None, timeout_s: float = 30.0, threads: int = 1,
+                 compute_profile: GraphProfile | None = None) -> None:
         if not isinstance(plan, Plan):
             raise TypeError(f"plan must be a Plan, got {type(plan).__name__}")
         check_setup(plan.profile, tiers, links)
@@ -97,6 +129,9 @@ class Runtime:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
         self.model, self.tiers, self.links = model.eval(), list(tiers), list(links)
         self.timeout_s, self.threads = timeout_s, threads
+        if compute_profile is not None and compute_profile.names != plan.profile.names:
+            raise ValueError("compute_profile must profile the same graph as the plan")
+        self.compute_profile = compute_profile
         self._given = list(addresses) if addresses is not None else None
         self.processes: list[TierProcess] = []
         self.channels: list[grpc.Channel] = []
@@ -115,8 +150,7 @@ class Runtime:
     def start(self) -> None:
         if self._given is None:
             try:
-                for tier in self.tiers[1:]:
-                    self.processes.append(TierProcess(tier.name, self.threads))
+                self.processes = list(start_tiers([t.name for t in self.tiers[1:]], self.threads).values())
             except Exception:
                 self.close()
                 raise
@@ -134,6 +168,14 @@ class Runtime:
             p.stop()
         self.processes = []
 
+    def _target(self, stage: int, tier: int | None = None) -> float | None:
+        """Emulated seconds of `stage`'s nodes on `tier` (default: the stage's own tier), from the profile."""
+        if self.compute_profile is None:
+            return None
+        host = sum(n.seconds for n, a in zip(self.compute_profile.nodes, self.plan.assignment, strict=True)
+                   if a == stage)
+        return host * self.tiers[stage if tier is None else tier].slowdown
+
     def _load(self) -> None:
         """Send each remote tier its part, next hop and link emulation parameters."""
         last = len(self.parts) - 1
@@ -144,7 +186,7 @@ class Runtime:
                       "slowdown": self.tiers[stage].slowdown, "timeout_s": self.timeout_s,
                       "next": self.addresses[stage] if stage < last else None,
                       "link_next": _link_spec(self.links[stage]) if stage < last else None,
-                      "link_prev": _link_spec(self.links[stage - 1])}
+                      "link_prev": _link_spec(self.links[stage - 1]), "compute_s": self._target(stage)}
             call(self.channels[stage - 1], "Setup", wire.encode(tensors, header), timeout=self.timeout_s)
         self._loaded = True
 
@@ -173,7 +215,7 @@ class Runtime:
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a tensor, got {type(x).__name__}")
         start = time.perf_counter()
-        values = dilated(lambda: self.parts[0]({self.parts[0].inputs[0]: x}), self.tiers[0].slowdown)
+        values = dilated(lambda: self.parts[0]({self.parts[0].inputs[0]: x}), self.tiers[0].slowdown, self._target(0))
         out_name = self.parts[-1].outputs[0]
         if len(self.parts) == 1:
             return InferResult(values[out_name], time.perf_counter() - start)
@@ -186,17 +228,33 @@ class Runtime:
             return InferResult(result[out_name], time.perf_counter() - start)
         except grpc.RpcError as exc:
             detail = f"tier failed ({exc.code().name}): finished on the device"
-        for part in self.parts[1:]:  # local fallback at device speed
-            values = dilated(lambda p=part, v=values: p(v), self.tiers[0].slowdown)
+        for stage, part in enumerate(self.parts[1:], 1):  # local fallback at device speed
+            values = dilated(lambda p=part, v=values: p(v), self.tiers[0].slowdown, self._target(stage, 0))
         return InferResult(values[out_name], time.perf_counter() - start, True, detail)
 
 
-def measure(rt: Runtime, x: torch.Tensor, requests: int, warmup: int = 1) -> dict:
+def measure(rt: Runtime, x: torch.Tensor, requests: int, warmup: int = 2) -> dict:
     """Median and all latencies of `requests` requests after `warmup` (fallbacks counted)."""
-    import statistics
 
     for _ in range(warmup):
         rt.infer(x)
     results = [rt.infer(x) for _ in range(requests)]
     secs = [r.seconds for r in results]
     return {"median_s": statistics.median(secs), "all_s": secs, "fallbacks": sum(r.fallback for r in results)}
+
+
+def hop_overhead(address: str, x: torch.Tensor, requests: int = 20, warmup: int = 3) -> float:
+    """Median round trip (s) of sending `x` to the tier at `address` and back, without link emulation:
+    what serialisation and gRPC add to every remote hop, measured on this host now.
+    """
+    channel = grpc.insecure_channel(address, options=channel_options())
+    try:
+        frame, times = wire.encode({"x": x}), []
+        for i in range(warmup + requests):
+            start = time.perf_counter()
+            wire.decode(call(channel, "Echo", frame, timeout=30.0))
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+    finally:
+        channel.close()
+    return statistics.median(times)

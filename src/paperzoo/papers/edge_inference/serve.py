@@ -3,7 +3,8 @@
 
 Methods (unary, raw-bytes frames from `wire`): Setup (a graph part or a layer stack, with slowdown,
 next hop and link emulation), Infer (run the part, forward to the next tier, reply with the result),
-Stripe (run layers on a row tile), Ping. Malformed input gets INVALID_ARGUMENT and the server keeps serving.
+Stripe (run layers on a row tile), Ping, Echo (tensors back, to measure the hop overhead). Malformed input
+gets INVALID_ARGUMENT and the server keeps serving.
 """
 
 from __future__ import annotations
@@ -34,14 +35,30 @@ def call(channel: grpc.Channel, method: str, payload: bytes, timeout: float | No
     return channel.unary_unary(f"/{SERVICE}/{method}")(payload, timeout=timeout)
 
 
-def dilated(fn, slowdown: float):
-    """Run `fn()`, then sleep (slowdown - 1) x its duration: a tier `slowdown` times slower than this host."""
+def dilated(fn, slowdown: float, target_s: float | None = None):
+    """Run `fn()` as a tier `slowdown` times slower than this host.
+
+    With `target_s` (slowdown x the part's profiled host time) the call lasts max(target_s, actual time):
+    load on the host during the request is not multiplied by the slowdown. Without it, sleep
+    (slowdown - 1) x the measured duration.
+    """
     start = time.perf_counter()
     out = fn()
     elapsed = time.perf_counter() - start
-    if slowdown > 1:
+    if target_s is not None:
+        if target_s > elapsed:
+            time.sleep(target_s - elapsed)
+    elif slowdown > 1:
         time.sleep((slowdown - 1) * elapsed)
     return out
+
+
+def _target(value) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or value < 0:
+        raise wire.WireError(f"compute_s must be a number >= 0, got {value!r:.60}")
+    return float(value)
 
 
 def _link(spec) -> tuple[float, float] | None:
@@ -67,6 +84,7 @@ class TierService:
         self.inputs: list[str] = []
         self.outputs: list[str] = []
         self.slowdown, self.link_next, self.link_prev = 1.0, None, None
+        self.compute_s: float | None = None
         self.next_channel: grpc.Channel | None = None
 
     def _abort_bad(self, context, exc: Exception):
@@ -79,6 +97,7 @@ class TierService:
             if not isinstance(slowdown, (int, float)) or slowdown <= 0:
                 raise wire.WireError(f"slowdown must be > 0, got {slowdown!r}")
             link_next, link_prev = _link(header.get("link_next")), _link(header.get("link_prev"))
+            compute_s = _target(header.get("compute_s"))
             if "graph" in header:
                 part = wire.decode_graph(header["graph"], tensors)
                 stack = None
@@ -101,6 +120,7 @@ class TierService:
             self.next_channel = grpc.insecure_channel(nxt, options=options) if nxt else None
             self.part, self.stack, self.inputs, self.outputs = part, stack, inputs, outputs
             self.slowdown, self.link_next, self.link_prev = float(slowdown), link_next, link_prev
+            self.compute_s = compute_s
             self.timeout = float(header.get("timeout_s", 60.0))
         return wire.encode({}, {"tier": self.name})
 
@@ -117,7 +137,7 @@ class TierService:
         with self.lock:
             try:
                 with torch.no_grad():
-                    out = dilated(lambda: self.part(*(values[n] for n in self.inputs)), self.slowdown)
+                    out = dilated(lambda: self.part(*(values[n] for n in self.inputs)), self.slowdown, self.compute_s)
             except (RuntimeError, ValueError, TypeError) as exc:  # e.g. a tensor of the wrong shape
                 self._abort_bad(context, exc)
             result = dict(zip(self.outputs, out, strict=False))
@@ -132,8 +152,10 @@ class TierService:
         return wire.encode(result)
 
     def stripe(self, request: bytes, context) -> bytes:
+        """Run layers [start, end) on a row tile; the reply header says where the worker's time went."""
         from .spatial import run_layers
 
+        t0 = time.perf_counter()
         try:
             header, tensors = wire.decode(request, self.max_message_bytes)
             if self.stack is None:
@@ -144,15 +166,28 @@ class TierService:
             if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(self.stack)
                     and isinstance(pads, list) and len(pads) == end - start):
                 raise wire.WireError(f"bad layer range or pads: {start}, {end}, {pads!r:.60}")
+            target = _target(header.get("compute_s"))
+            t1 = time.perf_counter()
             with self.lock, torch.no_grad():
-                y = dilated(lambda: run_layers(self.stack[start:end], tensors["x"], pads), self.slowdown)
+                y = dilated(lambda: run_layers(self.stack[start:end], tensors["x"], pads), self.slowdown, target)
         except (wire.WireError, RuntimeError, ValueError, TypeError) as exc:
             self._abort_bad(context, exc)
+        t2 = time.perf_counter()
         emulate(self.link_prev, wire.payload_bytes({"y": y}))
-        return wire.encode({"y": y})
+        t3 = time.perf_counter()
+        # the reply's own encoding is not in its header: the caller counts it with the gRPC time
+        return wire.encode({"y": y}, {"decode_s": t1 - t0, "compute_s": t2 - t1, "link_s": t3 - t2})
 
     def ping(self, request: bytes, context) -> bytes:
         return wire.encode({}, {"tier": self.name})
+
+    def echo(self, request: bytes, context) -> bytes:
+        """Decode the tensors and send them back (for measuring the per-hop overhead)."""
+        try:
+            _, tensors = wire.decode(request, self.max_message_bytes)
+        except wire.WireError as exc:
+            self._abort_bad(context, exc)
+        return wire.encode(tensors)
 
 
 def make_server(name: str, host: str = "127.0.0.1", port: int = 0, max_message_bytes: int = DEFAULT_MAX_MESSAGE,
@@ -160,7 +195,7 @@ def make_server(name: str, host: str = "127.0.0.1", port: int = 0, max_message_b
     """A started gRPC server for tier `name`; returns (server, bound port)."""
     service = TierService(name, max_message_bytes)
     handlers = {m: grpc.unary_unary_rpc_method_handler(getattr(service, m.lower()))
-                for m in ("Setup", "Infer", "Stripe", "Ping")}
+                for m in ("Setup", "Infer", "Stripe", "Ping", "Echo")}
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=channel_options(max_message_bytes))
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     bound = server.add_insecure_port(f"{host}:{port}")

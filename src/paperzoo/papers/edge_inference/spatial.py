@@ -123,36 +123,33 @@ class SpatialPartition:
         lo, hi = a * s - p, b * s - p + k - 1
         return max(lo, 0), min(hi, h_in - 1), max(0, -lo), max(0, hi - (h_in - 1))
 
-    def fused_tiles(self, h: int) -> list[tuple[int, int, list[list[int]]]]:
-        """Per worker: input rows (lo, hi) of the stack and the (top, bottom) pads of every layer."""
+    def tiles(self, start: int, end: int, h: int) -> list[tuple[int, int, list[list[int]]]]:
+        """Per worker, for layers [start, end) (stack input height h): the input rows (lo, hi) of layer
+        `start` and the (top, bottom) pads of every layer in the range, back-propagated from its output."""
         hs = self.heights(h)
-        tiles = []
-        for a, b in self.stripes(hs[-1]):
+        out = []
+        for a, b in self.stripes(hs[end]):
             pads = []
-            for i in range(len(self.layers) - 1, -1, -1):
+            for i in range(end - 1, start - 1, -1):
                 a, b, top, bottom = self.need(self.layers[i], a, b, hs[i])
                 pads.append([top, bottom])
-            tiles.append((a, b, pads[::-1]))
-        return tiles
+            out.append((a, b, pads[::-1]))
+        return out
 
-    def layer_tiles(self, i: int, h: int) -> list[tuple[int, int, list[list[int]]]]:
-        """Per worker for layer i alone (stack input height h): input rows and [[top, bottom]]."""
-        hs = self.heights(h)
-        tiles = []
-        for a, b in self.stripes(hs[i + 1]):
-            lo, hi, top, bottom = self.need(self.layers[i], a, b, hs[i])
-            tiles.append((lo, hi, [[top, bottom]]))
-        return tiles
+    def rounds(self) -> list[tuple[int, int]]:
+        """Layer ranges computed between two exchanges: the whole stack (fused) or each conv/pool with
+        the ReLUs after it (layerwise; an element-wise layer needs no exchange)."""
+        if self.mode == "fused":
+            return [(0, len(self.layers))]
+        starts = [i for i, layer in enumerate(self.layers) if i == 0 or not isinstance(layer, nn.ReLU)]
+        return list(zip(starts, [*starts[1:], len(self.layers)], strict=True))
 
     def jobs(self, x: torch.Tensor):
-        """The rounds of work: each round is a list of (start, end, pads, tile) for parallel workers."""
+        """The rounds of work: (start, end, tiles) with one (lo, hi, pads) tile per parallel worker."""
         if x.dim() != 4:
             raise ValueError(f"x must be (N, C, H, W), got shape {tuple(x.shape)}")
-        if self.mode == "fused":
-            yield 0, len(self.layers), [(lo, hi, pads) for lo, hi, pads in self.fused_tiles(x.shape[2])]
-        else:
-            for i in range(len(self.layers)):
-                yield i, i + 1, self.layer_tiles(i, x.shape[2])
+        for start, end in self.rounds():
+            yield start, end, self.tiles(start, end, x.shape[2])
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -171,29 +168,33 @@ class D2DRuntime:
     """Device-device inference: `n_workers` worker processes compute row stripes of `partition`; this
     process (the gathering device) splits, gathers and runs `head` (the later layers).
 
-    Stripes go out in parallel, one emulated link per worker; compute is dilated by `slowdown`.
+    Stripes go out in parallel, one emulated link per worker. Compute is dilated from a profile taken
+    here (median host time of every tile and of the head, `profile_repeats` runs): each worker's stripe
+    lasts `slowdown` x its profiled time, so host load during a request is not multiplied by the
+    slowdown. After `infer`, `last_breakdown` says where the time went on the critical path (compute,
+    serialisation, gRPC, emulated link, gathering device).
     """
 
     def __init__(self, partition: SpatialPartition, head: nn.Module | None = None, slowdown: float = 10.0,
-                 link: Link = D2D_LINK, addresses: Sequence[str] | None = None, timeout_s: float = 30.0):
+                 link: Link = D2D_LINK, addresses: Sequence[str] | None = None, timeout_s: float = 30.0,
+                 profile_repeats: int = 5):
         if not isinstance(partition, SpatialPartition):
             raise TypeError(f"partition must be a SpatialPartition, got {type(partition).__name__}")
         if addresses is not None and len(addresses) < partition.n_workers:
             raise ValueError(f"addresses: need {partition.n_workers}, got {len(addresses)}")
+        if profile_repeats < 1:
+            raise ValueError(f"profile_repeats must be >= 1, got {profile_repeats}")
         self.partition, self.head, self.slowdown, self.link = partition, head, slowdown, link
-        self._given, self.timeout_s = addresses, timeout_s
+        self._given, self.timeout_s, self.profile_repeats = addresses, timeout_s, profile_repeats
         self.processes, self.channels = [], []
+        self._profiles: dict[tuple, tuple] = {}
+        self.last_breakdown: dict[str, float] = {}
 
     def __enter__(self) -> D2DRuntime:
-        from .runtime import TierProcess
+        from .runtime import start_tiers
 
         if self._given is None:
-            try:
-                for i in range(self.partition.n_workers):
-                    self.processes.append(TierProcess(f"worker{i}"))
-            except Exception:
-                self.close()
-                raise
+            self.processes = list(start_tiers([f"worker{i}" for i in range(self.partition.n_workers)]).values())
             addresses = [p.address for p in self.processes]
         else:
             addresses = list(self._given)[:self.partition.n_workers]
@@ -216,19 +217,58 @@ class D2DRuntime:
         self.channels, self.processes = [], []
 
     @torch.no_grad()
+    def profile(self, x: torch.Tensor) -> tuple[list, list[list[float]], float]:
+        """(rounds, host seconds per round and tile, head host seconds) for inputs shaped like `x`."""
+        key = tuple(x.shape)
+        if key not in self._profiles:
+            def median_time(fn) -> float:
+                fn()  # warm-up
+                times = []
+                for _ in range(self.profile_repeats):
+                    start = time.perf_counter()
+                    fn()
+                    times.append(time.perf_counter() - start)
+                return float(np.median(times))
+
+            rounds, seconds, h = list(self.partition.jobs(x)), [], x
+            for start, end, tiles in rounds:
+                layers = self.partition.layers[start:end]
+                seconds.append([median_time(lambda t=h[:, :, lo:hi + 1], p=pads, ls=layers: run_layers(ls, t, p))
+                                for lo, hi, pads in tiles])
+                h = torch.cat([run_layers(layers, h[:, :, lo:hi + 1], p) for lo, hi, p in tiles], 2)
+            head_s = median_time(lambda: self.head(h)) if self.head is not None else 0.0
+            self._profiles[key] = (rounds, seconds, head_s)
+        return self._profiles[key]
+
+    @torch.no_grad()
     def infer(self, x: torch.Tensor) -> tuple[torch.Tensor, float]:
+        rounds, seconds, head_s = self.profile(x)
         start = time.perf_counter()
         link = [self.link.bandwidth_bps, self.link.latency_s]
-        for lo_layer, hi_layer, tiles in self.partition.jobs(x):
+        parts = dict.fromkeys(("compute", "serialisation", "grpc", "link", "device", "other"), 0.0)
+        for (lo_layer, hi_layer, tiles), host_s in zip(rounds, seconds, strict=True):
             results: list = [None] * len(tiles)
+            spent: list = [None] * len(tiles)
 
-            def send(j, lo, hi, pads, src=x, s=lo_layer, e=hi_layer, out=results):
+            def send(j, lo, hi, pads, src=x, s=lo_layer, e=hi_layer, out=results, log=spent, host=host_s):
+                t0 = time.perf_counter()
                 tile = src[:, :, lo:hi + 1].contiguous()
+                frame = wire.encode({"x": tile}, {"start": s, "end": e, "pads": pads,
+                                                   "compute_s": self.slowdown * host[j]})
+                t1 = time.perf_counter()
                 emulate(link, wire.payload_bytes({"x": tile}))
-                reply = call(self.channels[j], "Stripe", wire.encode({"x": tile}, {"start": s, "end": e, "pads": pads}),
-                             timeout=self.timeout_s)
-                out[j] = wire.decode(reply)[1]["y"]
+                t2 = time.perf_counter()
+                reply = call(self.channels[j], "Stripe", frame, timeout=self.timeout_s)
+                t3 = time.perf_counter()
+                header, tensors = wire.decode(reply)
+                out[j] = tensors["y"]
+                t4 = time.perf_counter()
+                server = header["decode_s"] + header["compute_s"] + header["link_s"]
+                log[j] = {"compute": header["compute_s"], "link": (t2 - t1) + header["link_s"],
+                          "serialisation": (t1 - t0) + (t4 - t3) + header["decode_s"],
+                          "grpc": max(0.0, (t3 - t2) - server), "total": t4 - t0}
 
+            round_start = time.perf_counter()
             threads = [threading.Thread(target=send, args=(j, *t)) for j, t in enumerate(tiles)]
             for t in threads:
                 t.start()
@@ -236,7 +276,17 @@ class D2DRuntime:
                 t.join()
             if any(r is None for r in results):
                 raise RuntimeError("a device-device worker failed")
+            gather_start = time.perf_counter()
             x = torch.cat(results, 2)
+            critical = max(spent, key=lambda d: d["total"])
+            for k in ("compute", "serialisation", "grpc", "link"):
+                parts[k] += critical[k]
+            parts["other"] += max(0.0, (gather_start - round_start) - critical["total"])
+            parts["device"] += time.perf_counter() - gather_start
         if self.head is not None:
-            x = dilated(lambda: self.head(x), self.slowdown)
-        return x, time.perf_counter() - start
+            head_start = time.perf_counter()
+            x = dilated(lambda: self.head(x), self.slowdown, self.slowdown * head_s)
+            parts["device"] += time.perf_counter() - head_start
+        seconds_total = time.perf_counter() - start
+        self.last_breakdown = parts
+        return x, seconds_total
