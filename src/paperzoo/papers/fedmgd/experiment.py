@@ -282,6 +282,7 @@ def _figures(ctx: RunContext, m: dict, runs: dict, generators: dict, seeds: list
     for i, k in enumerate(labels):
         ax.text(i, gas[i] + fes[i], f"{m['cost'][k]['accuracy']:.1f}%\n{m['cost'][k]['wall_seconds']:.0f} s",
                 ha="center", va="bottom", fontsize=7)
+    ax.set_ylim(0, 1.2 * max(g + f for g, f in zip(gas, fes, strict=True)))
     ax.set(ylabel="MB sent + received per run", title="measured bytes per stage (labels: accuracy, wall time)")
     ax.tick_params(axis="x", rotation=30, labelsize=8)
     ax.legend(fontsize=8)
