@@ -1,7 +1,7 @@
 """Every method learns a separable toy task in a few steps on the real (2-layer) MiniLM encoder.
 
-This is what a near-constant sentence vector (e.g. [CLS] under an untrained pooler) fails: the
-frozen-encoder methods would stay at chance for many more steps than this.
+This is what a near-constant sentence vector fails: BertForSequenceClassification's classifier on the
+pooled [CLS] of the same 2 layers, trained alone with the same 8 steps, stays at 0.5 (measured).
 """
 
 import numpy as np

@@ -391,7 +391,8 @@ PAPER = register(Paper(
               "QNLI drop: LR 12.0, BF 7.6 vs AP 38.4, PF 35.3", _lora_bitfit_robust),
     ],
     run=run,
-    summary="Federated parameter-efficient tuning (LoRA, adapters, deep prefix, BitFit) of a BERT on Flower",
+    summary="Federated parameter-efficient tuning (LoRA, adapters, deep prefix, BitFit; head-only control) of a "
+            "mean-pooling BERT classifier on Flower",
     readme=Path(__file__).with_name("README.md"),
     key_metrics=("communication", "accuracy", "pet_minus_ft_gap", "skew_drop", "majority_class_accuracy",
                  "tfidf_lr_accuracy", "tfidf_lr_full_articles_accuracy", "central_ft_accuracy"),
