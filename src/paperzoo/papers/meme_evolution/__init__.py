@@ -29,7 +29,7 @@ from .glyphs import (
                      variant_kind,
 )
 from .model import ClipBackend, TinyCLIP, TorchClipBackend, train_clip
-from .moderation import ModerationQueue, contact_sheet, moderation_queue, queue_html, write_queue
+from .moderation import ModerationQueue, contact_sheet, moderation_queue, queue_html, tile_sheet, write_queue
 from .regularities import (
                      Band,
                      Influencers,
@@ -47,5 +47,5 @@ __all__ = ["BADGES", "FLAGS", "HATS", "HELDOUT_PAIRS", "TEMPLATES", "Band", "Cli
            "GlyphMemes", "Influencers", "ModerationQueue", "Pairs", "TinyCLIP", "TorchClipBackend", "analogy",
            "attribute_entities", "band_from_similarities", "calibrate_band", "cluster", "cluster_scores",
            "contact_sheet", "cosine", "entity_phrases", "find_influencers", "find_variants", "fuse", "kinds_of",
-           "moderation_queue", "phash_similarity", "purity", "queue_html", "train_clip", "variant_kind",
+           "moderation_queue", "phash_similarity", "purity", "queue_html", "tile_sheet", "train_clip", "variant_kind",
            "write_queue"]
