@@ -91,22 +91,28 @@ def test_nan_metrics_fail():
 
 def _tiny(preset):
     cfg = experiment.PRESETS[preset]
-    return {**cfg, "train": {**cfg["train"], "pairs": 256, "epochs": 1, "max_seconds": 30.0}, "cluster_n": 120,
-            "query_draws": 1, "train_seeds": [0], "alphas": [0.0, 0.5, 1.0],
+    return {**cfg, "train": {**cfg["train"], "pairs": 192, "epochs": 1, "max_seconds": 30.0}, "cluster_n": 120,
+            "query_draws": 1, "train_seeds": [0], "alphas": [0.0, 0.5, 1.0], "torch_threads": 1,
+            "templates": ["circle", "square"],
             "text_towers": ["bow"] if preset == "quick" else cfg["text_towers"]}
 
 
 def test_tiny_run_end_to_end(tmp_path):
-    metrics = jsonable(experiment.run(_tiny("quick"), [0], RunContext(tmp_path)))
+    """The full preset's code paths (MiniLM tower, paraphrases, pHash margin) include the quick ones."""
+    metrics = jsonable(experiment.run(_tiny("full"), [0], RunContext(tmp_path)))
     json.dumps(metrics, allow_nan=False)
     assert metrics["training"]["epochs_reached"] == [1] and metrics["gallery"] == 162
     assert set(metrics["alpha_sweep"]) == {"0.0", "0.5", "1.0"}
     assert metrics["n_queries"] == {"seen": 16, "heldout": 8}
-    assert set(metrics["discovery"]) == set(TEMPLATES)
+    assert set(metrics["discovery"]) == {"circle", "square"}
+    assert set(metrics["text_towers"]) == {"bow", "minilm"}
+    assert 0 <= metrics["text_towers"]["minilm"]["paraphrase_top1_seen"] <= 1
     names = {p.name for p in tmp_path.iterdir()}
     assert names == set(get("meme-evolution").captions)
-    results = [c.evaluate(metrics) for c in get("meme-evolution").claims]
-    assert all(r.status in ("held", "failed") and "not measured" not in r.detail for r in results)
+    results = {c.id: c.evaluate(metrics) for c in get("meme-evolution").claims}
+    assert all(r.status in ("held", "failed") and "not measured" not in r.detail for r in results.values())
+    assert "pHash +" in results["variant-discovery"].detail
+    assert not results["variant-discovery"].passed  # two of four templates measured: never held
 
 
 def test_presets_follow_the_spec():

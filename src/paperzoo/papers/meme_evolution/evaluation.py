@@ -197,11 +197,12 @@ def cluster_study(backend: Any, gen: GlyphMemes, seed: int, n: int, keep: dict |
 
 
 def evaluate(backend: Any, gen: GlyphMemes, seed: int, cluster_n: int = 1000, alphas: Sequence[float] = (0.0, 0.2,
-             0.5, 0.8, 1.0), query_draws: int = 2, paraphrase: bool = False,
+             0.5, 0.8, 1.0), query_draws: int = 2, paraphrase: bool = False, templates: Sequence[str] = TEMPLATES,
              keep: dict | None = None) -> dict[str, Any]:
-    """Every study for one evaluation draw `seed`; `keep` collects arrays for the figures."""
+    """Every study for one evaluation draw `seed` (discovery for each seed template in `templates`);
+    `keep` collects arrays for the figures."""
     per_template = {}
-    for template in TEMPLATES:
+    for template in templates:
         slot = {} if keep is not None else None
         per_template[template] = discovery_study(backend, gen, template, seed, keep=slot)
         if keep is not None:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .glyphs import TEMPLATES, entity_phrases
-from .moderation import moderation_queue, write_queue
+from .moderation import moderation_queue, tile_sheet, write_queue
 
 TEMPLATE_COLOURS = {"circle": "#e6ab02", "square": "#377eb8", "triangle": "#4daf4a", "diamond": "#984ea3"}
 
@@ -31,34 +31,27 @@ def alpha_sweep(ctx: Any, metrics: dict) -> None:
     ctx.save_figure(fig, "alpha_sweep.png")
 
 
-def _framed(ax: Any, image: Any, colour: str) -> None:
-    ax.imshow(image.permute(1, 2, 0).numpy(), interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_edgecolor(colour)
-        spine.set_linewidth(3)
-
-
 def retrieved_variants(ctx: Any, discovery: dict, shown: int = 12) -> None:
-    import matplotlib.pyplot as plt
+    """Per seed template: the seed, then the first `shown` images inside its band (green = true variant)."""
+    from PIL import Image
 
-    fig, axes = plt.subplots(len(TEMPLATES), shown + 1, figsize=(1.05 * (shown + 1), 1.3 * len(TEMPLATES)))
-    for row, template in zip(axes, TEMPLATES, strict=True):
+    sheets = []
+    for template in discovery:
         d = discovery[template]
-        _framed(row[0], d["seed_image"], "black")
-        row[0].set_title(f"seed: {template}", fontsize=7)
         hits, kinds = d["hits"], d["kinds"]
         true = int((kinds[hits] == "variant").sum())
-        row[1].set_title(f"band {d['band'].lower:.2f}–{d['band'].upper:.2f}: {len(hits)} found, {true} of "
-                         f"{int((kinds == 'variant').sum())} variants", fontsize=7, loc="left")
-        for ax, i in zip(row[1:], list(hits[:shown]) + [None] * shown, strict=False):
-            if i is None:
-                ax.axis("off")
-                continue
-            _framed(ax, d["images"][i], "#1a9850" if kinds[i] == "variant" else "#d73027")
-    fig.tight_layout()
-    ctx.save_figure(fig, "retrieved_variants.png")
+        tiles = [(d["seed_image"], ["seed"], "black")]
+        tiles += [(d["images"][i], [f"{float(d['coll'][i] @ d['seed'][0]):.2f}"],
+                   "#1a9850" if kinds[i] == "variant" else "#d73027") for i in hits[:shown]]
+        title = (f"{template}: band {d['band'].lower:.2f}–{d['band'].upper:.2f}, {len(hits)} found, {true} of "
+                 f"{int((kinds == 'variant').sum())} variants (green = variant, red = not)")
+        sheets.append(tile_sheet(tiles, columns=shown + 1, title=title))
+    out = Image.new("RGB", (max(s.width for s in sheets), sum(s.height for s in sheets)), "white")
+    y = 0
+    for s in sheets:
+        out.paste(s, (0, y))
+        y += s.height
+    out.save(ctx.path("retrieved_variants.png"))
 
 
 def embedding_map(ctx: Any, clusters: dict) -> None:
@@ -95,7 +88,7 @@ def moderation_pr(ctx: Any, discovery: dict) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
-    for t in TEMPLATES:
+    for t in discovery:
         precision, recall = discovery[t]["pr"]
         ax.plot(recall, precision, color=TEMPLATE_COLOURS[t], label=t)
     ax.set_xlabel("recall (variants + copies)")
@@ -105,10 +98,11 @@ def moderation_pr(ctx: Any, discovery: dict) -> None:
     ctx.save_figure(fig, "moderation_pr.png")
 
 
-def moderation_artifacts(ctx: Any, d: dict, model: Any, top: int = 40) -> None:
-    """The circle seed's queue over its collection: known variants from the validation draw, entities
+def moderation_artifacts(ctx: Any, seed: tuple[str, dict], model: Any, top: int = 40) -> None:
+    """One seed's queue over its collection: known variants from the validation draw, entities
     attributed with α = 0.5; contact sheet and HTML page."""
+    template, d = seed
     known = d["known"]
-    queue = moderation_queue(d["coll"], d["seed"], flagged_names=["circle"], known=known,
+    queue = moderation_queue(d["coll"], d["seed"], flagged_names=[template], known=known,
                              known_seed=[0] * len(known), entities=entity_phrases(), encoder=model)
     write_queue(queue, d["images"], ctx.path("moderation_queue.html").parent, top=top, truth=list(d["kinds"]))

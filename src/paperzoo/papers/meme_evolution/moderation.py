@@ -102,38 +102,44 @@ def _thumbnail_png(image: torch.Tensor, scale: int = 2) -> bytes:
     return buffer.getvalue()
 
 
+def tile_sheet(tiles: Sequence[tuple[torch.Tensor, Sequence[str], str | None]], columns: int = 8,
+               title: str = "", scale: int = 2) -> Any:
+    """A PIL image: a grid of (image, label lines, frame colour or None) tiles under a title."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=11)
+    n_lines = max((len(lines) for _, lines, _ in tiles), default=0)
+    side = (tiles[0][0].shape[-1] if tiles else 48) * scale
+    cell_w, cell_h = side + 16, side + 16 + 13 * n_lines
+    rows = max(1, -(-len(tiles) // columns))
+    head = 22 if title else 4
+    sheet = Image.new("RGB", (columns * cell_w + 8, rows * cell_h + head + 4), "white")
+    draw = ImageDraw.Draw(sheet)
+    if title:
+        draw.text((6, 4), title, fill="black", font=font)
+    for k, (image, lines, frame) in enumerate(tiles):
+        x, y = 4 + (k % columns) * cell_w + 6, head + (k // columns) * cell_h + 4
+        if frame:
+            draw.rectangle((x - 4, y - 4, x + side + 3, y + side + 3), fill=frame)
+        sheet.paste(Image.open(io.BytesIO(_thumbnail_png(image, scale))), (x, y))
+        for j, line in enumerate(lines):
+            draw.text((x - 3, y + side + 5 + 13 * j), line, fill="black", font=font)
+    return sheet
+
+
 def contact_sheet(queue: ModerationQueue, images: Any, top: int = 40, truth: Sequence[str] | None = None,
                   columns: int = 8, title: str = "Moderation queue") -> Any:
-    """A matplotlib figure of the top `top` queue items: rank, score, nearest seed, attributed entity."""
-    import matplotlib.pyplot as plt
-
+    """A PIL image of the top `top` queue items: rank and score, nearest seed, attributed entity; with
+    `truth`, frames coloured by the generator's kind (variant green, copy blue, other red, entity orange)."""
     images = check_images(images)
-    rows = queue.rows(top)
-    n_rows = max(1, -(-len(rows) // columns))
-    fig, axes = plt.subplots(n_rows, columns, figsize=(1.6 * columns, 1.95 * n_rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, row in zip(axes.flat, rows, strict=False):
-        ax.imshow(images[row["index"]].permute(1, 2, 0).numpy(), interpolation="nearest")
-        label = f"#{row['rank']} {row['score']:.2f}\n{row['seed']}"
-        if row["entity"]:
-            label += f" · {row['entity']}"
-        ax.set_title(label, fontsize=7)
-        if truth is not None:
-            colour = KIND_COLOURS.get(str(truth[row["index"]]), "black")
-            ax.axis("on")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_edgecolor(colour)
-                spine.set_linewidth(3)
+    tiles = []
+    for row in queue.rows(top):
+        lines = [f"#{row['rank']}  {row['score']:.3f}", row["seed"] + (f" · {row['entity']}" if row["entity"] else "")]
+        frame = KIND_COLOURS.get(str(truth[row["index"]]), "black") if truth is not None else None
+        tiles.append((images[row["index"]], lines, frame))
     if truth is not None:
-        legend = ", ".join(f"{k}: {c}" for k, c in (("variant", "green"), ("copy", "blue"), ("other", "red"),
-                                                    ("entity only", "orange")))
-        title += f" (frame = generator truth: {legend})"
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    return fig
+        title += "  (frame = generator truth: green variant, blue copy, red other template, orange entity only)"
+    return tile_sheet(tiles, columns, title)
 
 
 def queue_html(queue: ModerationQueue, images: Any, top: int = 40, truth: Sequence[str] | None = None,
@@ -170,12 +176,8 @@ def queue_html(queue: ModerationQueue, images: Any, top: int = 40, truth: Sequen
 def write_queue(queue: ModerationQueue, images: Any, out_dir: Path, top: int = 40,
                 truth: Sequence[str] | None = None, stem: str = "moderation_queue") -> tuple[Path, Path]:
     """Write `<stem>.png` (contact sheet) and `<stem>.html` into `out_dir`; returns both paths."""
-    import matplotlib.pyplot as plt
-
     out_dir.mkdir(parents=True, exist_ok=True)
     png, page = out_dir / f"{stem}.png", out_dir / f"{stem}.html"
-    fig = contact_sheet(queue, images, top=top, truth=truth)
-    fig.savefig(png, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    contact_sheet(queue, images, top=top, truth=truth).save(png)
     page.write_text(queue_html(queue, images, top=top, truth=truth), encoding="utf-8")
     return png, page
