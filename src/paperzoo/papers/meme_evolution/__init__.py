@@ -13,39 +13,17 @@ Example:
     >>> hits = find_variants(seed, model.encode_image(coll), band)
 """
 
-from .baseline import phash_similarity
-from .clustering import Clusters, cluster, cluster_scores, purity
-from .glyphs import (
-                     BADGES,
-                     FLAGS,
-                     HATS,
-                     HELDOUT_PAIRS,
-                     TEMPLATES,
-                     Glyph,
-                     GlyphMemes,
-                     Pairs,
-                     entity_phrases,
-                     kinds_of,
-                     variant_kind,
-)
-from .model import ClipBackend, TinyCLIP, TorchClipBackend, train_clip
-from .moderation import ModerationQueue, contact_sheet, moderation_queue, queue_html, tile_sheet, write_queue
-from .regularities import (
-                     Band,
-                     Influencers,
-                     analogy,
-                     attribute_entities,
-                     band_from_similarities,
-                     calibrate_band,
-                     cosine,
-                     find_influencers,
-                     find_variants,
-                     fuse,
-)
+# Lazy: listing papers (`paperzoo list`) must not import torch.
+import lazy_loader as lazy
 
-__all__ = ["BADGES", "FLAGS", "HATS", "HELDOUT_PAIRS", "TEMPLATES", "Band", "ClipBackend", "Clusters", "Glyph",
-           "GlyphMemes", "Influencers", "ModerationQueue", "Pairs", "TinyCLIP", "TorchClipBackend", "analogy",
-           "attribute_entities", "band_from_similarities", "calibrate_band", "cluster", "cluster_scores",
-           "contact_sheet", "cosine", "entity_phrases", "find_influencers", "find_variants", "fuse", "kinds_of",
-           "moderation_queue", "phash_similarity", "purity", "queue_html", "tile_sheet", "train_clip", "variant_kind",
-           "write_queue"]
+__getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
+    "baseline": ["phash_similarity"],
+    "clustering": ["Clusters", "cluster", "cluster_scores", "purity"],
+    "glyphs": ["BADGES", "FLAGS", "HATS", "HELDOUT_PAIRS", "TEMPLATES", "Glyph", "GlyphMemes", "Pairs",
+              "entity_phrases", "kinds_of", "variant_kind"],
+    "model": ["ClipBackend", "TinyCLIP", "TorchClipBackend", "train_clip"],
+    "moderation": ["ModerationQueue", "contact_sheet", "moderation_queue", "queue_html", "tile_sheet",
+                  "write_queue"],
+    "regularities": ["Band", "Influencers", "analogy", "attribute_entities", "band_from_similarities",
+                    "calibrate_band", "cosine", "find_influencers", "find_variants", "fuse"],
+})
