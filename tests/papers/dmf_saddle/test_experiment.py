@@ -59,7 +59,8 @@ def test_tiny_run_measures_every_claim(tmp_path):
 
 def test_runs_in_worker_processes_equal_inline_runs(tmp_path):
     config = tiny_config()
-    tasks = [(config["settings"][1], seed, config, False) for seed in (0, 1)]
+    short = dict(config["settings"][1], steps=6000)  # the GLRL setting: training, certificates and GLRL
+    tasks = [(short, seed, config, False) for seed in (0, 1)]
     ctx = RunContext(tmp_path)
     assert parallel_map(experiment._run_one, tasks, 2, ctx) == parallel_map(experiment._run_one, tasks, 1, ctx)
 

@@ -59,6 +59,7 @@ def test_paired_difference_is_first_minus_second_and_tested_one_sided():
     assert up["diff"]["mean"] > 0 and up["wins"] == 10 and up["n"] == 10 and up["p_wilcoxon"] < 0.01
     down = experiment._paired(worse, better)
     assert down["diff"]["mean"] < 0 and down["wins"] == 0 and down["p_wilcoxon"] > 0.99
+    assert experiment._paired([1.0, 2.0, 3.0], [1.0, 1.0, 1.0])["wins"] == 2  # a tie is no win
 
 
 def test_lambda0_picker_takes_the_best_validation_score():

@@ -1,5 +1,8 @@
 import json
 
+import numpy as np
+import pytest
+
 from paperzoo.core.context import RunContext
 from paperzoo.core.records import jsonable
 from paperzoo.core.registry import get
@@ -33,15 +36,29 @@ def test_claims_need_a_significant_positive_paired_difference_over_ten_seeds():
 
 def test_tiny_run_produces_metrics_and_figures(tmp_path):
     config = {**experiment.PRESETS["quick"], "seeds": 2, "fp_epochs": 1, "qat_epochs": 2, "mlp_hidden": [16],
-              "sharpness_draws": 2, "sharpness_samples": 100, "instability_epochs": 2, "additive": True}
+              "sharpness_draws": 2, "sharpness_samples": 100, "instability_epochs": 2, "additive": True,
+              "lambda0_grid": [0.5, 4.0]}
     metrics = jsonable(experiment.run(config, [0, 1], RunContext(tmp_path)))
     json.dumps(metrics)
-    assert len(metrics["nt_vs_lsq_acc"]["diff"]["per_seed"]) == 2
-    assert set(metrics["sharpness"]) == {"lsq", "nt-l1", "additive"}
+    # lambda0 is the best on validation; the claims' paired differences are taken the right way round.
+    val = metrics["val_acc_by_lambda0"]
+    assert set(val) == {"0.5", "4.0"} and val["0.5"] != val["4.0"]  # no tie, so the pick is informative
+    assert val[str(metrics["selected_lambda0"])] == max(val.values())
+    nt = experiment._nt_name(metrics["selected_lambda0"])
+    acc = {m: np.array(v["per_seed"]) for m, v in metrics["test_acc_by_setting"]["mlp-w2a2"].items()}
+    assert metrics["nt_acc"]["per_seed"] == pytest.approx(acc[nt])
+    assert metrics["nt_vs_lsq_acc"]["diff"]["per_seed"] == pytest.approx(acc[nt] - acc["lsq"])
+    assert metrics["additive_vs_lsq_acc"]["diff"]["per_seed"] == pytest.approx(acc["additive"] - acc["lsq"])
+    sharp = {m: np.array(metrics["sharpness"][m]["0.05"]["per_seed"]) for m in ("lsq", nt)}
+    assert metrics["lsq_minus_nt_sharpness"]["diff"]["per_seed"] == pytest.approx(sharp["lsq"] - sharp[nt])
+    unstable = {m: np.array(metrics["instability"][m]["per_seed"]) for m in ("lsq", nt)}
+    assert metrics["lsq_minus_nt_instability"]["diff"]["per_seed"] == pytest.approx(unstable["lsq"] - unstable[nt])
+    assert set(metrics["sharpness"]) == {"lsq", nt, "additive"}
     assert metrics["integer_max_abs_diff"] < 1e-4
     assert 0 <= metrics["ptq_acc"]["mean"] <= 100
     assert {p.name for p in tmp_path.iterdir()} == {"paired_accuracy.png", "sharpness_vs_rho.png",
                                                    "lambda_schedule.png", "validation_curves.png"}
+    assert set(experiment.PAPER.captions) == {p.name for p in tmp_path.iterdir()}
     assert experiment.PRESETS["quick"]["seeds"] >= 10 and experiment.PRESETS["full"]["seeds"] >= 10
 
 
