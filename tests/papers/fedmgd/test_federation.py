@@ -199,3 +199,17 @@ def test_config_round_trip():
     assert Settings.from_config(s.to_config(iter=3)) == s
     flat = ConfigRecord({f"fm.{k}": v for k, v in s.__dict__.items()})
     assert Settings.from_config(flat) == s
+
+
+def test_the_deployed_server_app_main_reads_a_flat_run_config_and_writes_its_result(tmp_path):
+    import json
+
+    from paperzoo.papers.fedmgd.federation import _main
+
+    s = _settings(gan_iters=3, rounds=1)
+    result = tmp_path / "result.json"
+    run_config = {"method": "fedmgd", **{f"fm.{k}": v for k, v in s.__dict__.items()}, "result-path": str(result)}
+    context = Context(run_id=1, node_id=0, node_config={}, state=RecordDict(), run_config=run_config)
+    _main(InProcessGrid(client_app, 3, seed=2), context)
+    out = json.loads(result.read_text())
+    assert out["method"] == "fedmgd" and len(out["curve"]) == 2 and out["bytes"]["gas"]["messages"] == 9

@@ -3,8 +3,9 @@
 Per (seed, alpha): FedMGD (GAS + FES with the server step), FedAvg (and FedProx in full) with the same
 rounds x epochs and initial model, and at the strong-skew alpha a GAS with random-k judging (ablation).
 The generators are scored by an oracle classifier trained on the pooled training data. Every task runs
-the same ClientApp through Flower's Message API on an in-process Grid (a Ray round trip costs more
-than the ~10 ms the spec allows; benchmarks/bench_fedmgd.py measures both).
+the same ClientApp through Flower's Message API on an in-process Grid: a GAS round trip to 5 clients
+costs more than the ~10 ms the spec allows even in process (benchmarks/bench_fedmgd.py), and a Ray
+simulation adds its messaging on top of that, for thousands of iterations.
 """
 
 from __future__ import annotations
