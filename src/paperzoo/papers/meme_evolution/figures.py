@@ -104,5 +104,6 @@ def moderation_artifacts(ctx: Any, seed: tuple[str, dict], model: Any, top: int 
     template, d = seed
     known = d["known"]
     queue = moderation_queue(d["coll"], d["seed"], flagged_names=[template], known=known,
-                             known_seed=[0] * len(known), entities=entity_phrases(), encoder=model)
+                             known_seed=[0] * len(known), entities=entity_phrases(), encoder=model,
+                             copy_above=d["band"].upper)
     write_queue(queue, d["images"], ctx.path("moderation_queue.html").parent, top=top, truth=list(d["kinds"]))
