@@ -49,6 +49,11 @@ def test_queue_attributes_entities_against_the_nearest_seed():
     queue = moderation_queue(variant[None], seeds, flagged_names=["a", "b"], entities={"azuria": entity,
                                                                                         "crown": other})
     assert queue.entities == ["azuria"] and queue.rows()[0]["entity"] == "azuria"
+    # a copy of the seed (cosine above the band's upper bound) gets no entity
+    both = torch.stack([variant, seeds[0]])
+    queue = moderation_queue(both, seeds, flagged_names=["a", "b"], entities={"azuria": entity, "crown": other},
+                             copy_above=0.95)
+    assert dict(zip(queue.order.tolist(), queue.entities, strict=True)) == {0: "azuria", 1: None}
 
 
 def test_bad_queue_input():

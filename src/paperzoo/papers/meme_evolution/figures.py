@@ -43,7 +43,7 @@ def retrieved_variants(ctx: Any, discovery: dict, shown: int = 12) -> None:
         tiles = [(d["seed_image"], ["seed"], "black")]
         tiles += [(d["images"][i], [f"{float(d['coll'][i] @ d['seed'][0]):.2f}"],
                    "#1a9850" if kinds[i] == "variant" else "#d73027") for i in hits[:shown]]
-        title = (f"{template}: band {d['band'].lower:.2f}–{d['band'].upper:.2f}, {len(hits)} found, {true} of "
+        title = (f"{template}: band {d['band'].lower:.2f} to {d['band'].upper:.2f}, {len(hits)} found, {true} of "
                  f"{int((kinds == 'variant').sum())} variants (green = variant, red = not)")
         sheets.append(tile_sheet(tiles, columns=shown + 1, title=title))
     out = Image.new("RGB", (max(s.width for s in sheets), sum(s.height for s in sheets)), "white")
@@ -104,5 +104,6 @@ def moderation_artifacts(ctx: Any, seed: tuple[str, dict], model: Any, top: int 
     template, d = seed
     known = d["known"]
     queue = moderation_queue(d["coll"], d["seed"], flagged_names=[template], known=known,
-                             known_seed=[0] * len(known), entities=entity_phrases(), encoder=model)
+                             known_seed=[0] * len(known), entities=entity_phrases(), encoder=model,
+                             copy_above=d["band"].upper)
     write_queue(queue, d["images"], ctx.path("moderation_queue.html").parent, top=top, truth=list(d["kinds"]))

@@ -32,13 +32,13 @@ KIND_COLOURS = {"variant": "#1a9850", "copy": "#4575b4", "other": "#d73027", "en
 class ModerationQueue:
     """Ranked review queue: `order` indexes the collection, most suspicious first, with its `scores`
     (max cosine to a flagged seed or known variant), the `nearest` flagged seed (index) and, when
-    entities were given, the attributed entity of each ranked item."""
+    entities were given, the attributed entity of each ranked item (None for a copy of its seed)."""
 
     order: np.ndarray
     scores: np.ndarray
     nearest: np.ndarray
     flagged_names: list[str]
-    entities: list[str] | None = None
+    entities: list[str | None] | None = None
 
     def nearest_names(self) -> list[str]:
         return [self.flagged_names[i] for i in self.nearest]
@@ -54,11 +54,13 @@ class ModerationQueue:
 def moderation_queue(coll: Any, flagged: Any, *, flagged_names: Sequence[str] | None = None,
                      known: Any = None, known_seed: Sequence[int] | None = None,
                      entities: Mapping[str, Any] | None = None, encoder: Any = None, alpha: float = 0.5,
-                     images: Any = None, out_dir: str | Path | None = None, top: int = 40,
-                     truth: Sequence[str] | None = None) -> ModerationQueue:
+                     copy_above: float | None = None, images: Any = None, out_dir: str | Path | None = None,
+                     top: int = 40, truth: Sequence[str] | None = None) -> ModerationQueue:
     """Rank `coll` (N, d) by max cosine to the flagged seeds (S, d) and the `known` variants (K, d), the
     seed of known variant k being `known_seed[k]`. With `entities` (name → text embedding, or phrase with
-    `encoder`) each item also gets the entity attributed against its nearest seed (`attribute_entities`).
+    `encoder`) each item also gets the entity attributed against its nearest seed (`attribute_entities`),
+    except items whose cosine to that seed exceeds `copy_above` (e.g. a calibrated band's upper bound):
+    copies of the seed get no entity.
     With `images` and `out_dir`, writes `moderation_queue.png` and `moderation_queue.html` for the top
     `top` items (`truth` kinds, when known, colour the frames)."""
     c = _as_matrix(coll, "coll")
@@ -82,8 +84,11 @@ def moderation_queue(coll: Any, flagged: Any, *, flagged_names: Sequence[str] | 
     nearest = np.asarray(owner)[which.numpy()[order]]
     attributed = None
     if entities is not None:
-        attributed = attribute_entities(seeds[torch.from_numpy(nearest)], c[torch.from_numpy(order)], entities,
-                                        alpha=alpha, encoder=encoder)
+        nearest_t, order_t = torch.from_numpy(nearest), torch.from_numpy(order)
+        attributed = attribute_entities(seeds[nearest_t], c[order_t], entities, alpha=alpha, encoder=encoder)
+        if copy_above is not None:
+            to_seed = (c[order_t] * seeds[nearest_t]).sum(1).numpy()
+            attributed = [None if s > copy_above else a for a, s in zip(attributed, to_seed, strict=True)]
     queue = ModerationQueue(order, best.numpy()[order], nearest, names, attributed)
     if out_dir is not None:
         if images is None:
