@@ -214,3 +214,11 @@ def test_bad_inputs():
         build_model({"method": "lora"}, K, bert_config=tiny())
     with pytest.raises(ValueError, match="num_labels"):
         build_model(PETConfig("lora"), 1, bert_config=tiny())
+
+
+def test_train_pooler_is_the_specs_switch_for_the_head():
+    assert PETConfig("lora", train_pooler=True).head == "dense"
+    assert PETConfig("lora", train_pooler=False) == PETConfig("lora", head="linear")
+    assert "train_pooler" not in PETConfig("lora", train_pooler=False).to_dict()
+    with pytest.raises(TypeError, match="train_pooler"):
+        PETConfig("lora", train_pooler="yes")

@@ -44,7 +44,11 @@ class PETConfig:
     the prefixes come from Embedding(n, h) -> Linear(h, 512) -> Tanh -> Linear(512, 2·L·h) (the paper's
     variant), otherwise they are learned directly (n·2·L·h parameters).
     head: "dense" = dense(h, h) + tanh + out_proj(h, K), RoBERTa's head on the mean-pooled tokens;
-    "linear" = out_proj only.
+    "linear" = out_proj only. train_pooler: the spec's older switch for the same choice (True = "dense",
+    False = "linear"); when given it sets `head`.
+
+    >>> PETConfig("lora", train_pooler=False).head
+    'linear'
     """
 
     method: str = "full"
@@ -53,8 +57,14 @@ class PETConfig:
     prefix_tokens: int = 16
     prefix_projection: bool = False
     head: str = "dense"
+    train_pooler: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.train_pooler is not None:
+            if not isinstance(self.train_pooler, bool):
+                raise TypeError(f"train_pooler must be a bool or None, got {self.train_pooler!r}")
+            object.__setattr__(self, "head", "dense" if self.train_pooler else "linear")
+            object.__setattr__(self, "train_pooler", None)  # one source of truth: `head`
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.head not in HEADS:
@@ -65,7 +75,7 @@ class PETConfig:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "train_pooler"}
 
 
 # ------------------------------------------------------------------------------------- the head
