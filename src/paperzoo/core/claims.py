@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from functools import wraps
 from typing import Any
 
 NOT_RUN = "not run"
@@ -103,3 +104,32 @@ class Claim:
         if not isinstance(passed, bool):
             raise TypeError(f"claim {self.id!r}: Evidence.passed must be a bool, got {type(passed).__name__}")
         return ClaimResult(self.id, self.statement, self.paper_value, evidence.observed, passed, evidence.detail)
+
+
+def _nonfinite_floats(value: Any) -> Any:
+    if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {k: _nonfinite_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nonfinite_floats(v) for v in value]
+    return value
+
+
+def numeric_metrics(check: Callable[[Mapping[str, Any]], Evidence]) -> Callable[[Mapping[str, Any]], Evidence]:
+    """Decorate a claim check so that it reads a stored record's "nan"/"inf"/"-inf" strings as floats.
+
+    Run records store non-finite floats as those strings (strict JSON); read back as floats, a NaN fails
+    every comparison, so a metric that could not be measured can never make a claim hold.
+
+    >>> @numeric_metrics
+    ... def positive(m): return Evidence(m["x"], m["x"] > 0)
+    >>> positive({"x": "nan"}).passed, positive({"x": "inf"}).passed
+    (False, True)
+    """
+
+    @wraps(check)
+    def wrapped(metrics: Mapping[str, Any]) -> Evidence:
+        return check(_nonfinite_floats(metrics))
+
+    return wrapped

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from paperzoo.core import Claim, Evidence, Paper, RunContext, register
+from paperzoo.core import Claim, Evidence, Paper, RunContext, numeric_metrics, register
 
 _COMMON: dict[str, Any] = {
     "data_seed": 0,
@@ -199,26 +199,8 @@ def run(config: dict[str, Any], seeds: list[int], ctx: RunContext) -> dict[str, 
 # ---------------------------------------------------------------- claims
 
 
-def _numeric(check: Any) -> Any:
-    """Read "nan"/"inf" strings of a stored record back as floats before `check` (NaN fails every comparison)."""
 
-    def floats(value: Any) -> Any:
-        if isinstance(value, str) and value in ("nan", "inf", "-inf"):
-            return float(value)
-        if isinstance(value, dict):
-            return {k: floats(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [floats(v) for v in value]
-        return value
-
-    def wrapped(m: dict) -> Evidence:
-        return check(floats(m))
-
-    wrapped.__name__ = check.__name__
-    return wrapped
-
-
-@_numeric
+@numeric_metrics
 def _vl(m: dict) -> Evidence:
     by = m["vl_top1_seen_by_template"]
     ok = all(v >= VL_TOP1 for v in by.values()) and len(by) == 4
@@ -228,7 +210,7 @@ def _vl(m: dict) -> Evidence:
                     + f"; chance {m['chance_top1']:.3f}; needs >= {VL_TOP1} for every seed template")
 
 
-@_numeric
+@numeric_metrics
 def _generalises(m: dict) -> Evidence:
     v = m["vl_top5_heldout"]
     return Evidence(v, bool(v >= HELDOUT_TOP5),
@@ -237,7 +219,7 @@ def _generalises(m: dict) -> Evidence:
                     f"{m['chance_top5']:.3f}; needs >= {HELDOUT_TOP5}")
 
 
-@_numeric
+@numeric_metrics
 def _vv(m: dict) -> Evidence:
     v = m["vv_top5"]
     return Evidence(v, bool(v >= VV_TOP5),
@@ -246,7 +228,7 @@ def _vv(m: dict) -> Evidence:
                     f"{m['chance_top5']:.3f}; needs >= {VV_TOP5}")
 
 
-@_numeric
+@numeric_metrics
 def _analogy(m: dict) -> Evidence:
     v = m["analogy_top1"]
     return Evidence(v, bool(v >= ANALOGY_TOP1),
@@ -254,7 +236,7 @@ def _analogy(m: dict) -> Evidence:
                     f"held-out {m['analogy_top1_heldout']:.2f}); needs >= {ANALOGY_TOP1}")
 
 
-@_numeric
+@numeric_metrics
 def _discovery(m: dict) -> Evidence:
     d = m["discovery"]
     f1 = {t: v["f1"] for t, v in d.items()}
@@ -270,7 +252,7 @@ def _discovery(m: dict) -> Evidence:
     return Evidence(f1, bool(ok), detail)
 
 
-@_numeric
+@numeric_metrics
 def _attribution(m: dict) -> Evidence:
     text, infl = m["attribution_text"], m["influencer_top1"]
     ok = text >= TEXT_ATTRIBUTION and infl >= INFLUENCER_TOP1
@@ -283,7 +265,7 @@ def _attribution(m: dict) -> Evidence:
                     f"needs text >= {TEXT_ATTRIBUTION} and influencer >= {INFLUENCER_TOP1}")
 
 
-@_numeric
+@numeric_metrics
 def _moderation(m: dict) -> Evidence:
     ap = m["moderation_ap"]
     v = m["moderation_ap_mean"]
@@ -293,7 +275,7 @@ def _moderation(m: dict) -> Evidence:
                     + f"; mean {v:.3f} (seed alone {m['moderation_ap_seed_only']:.3f}); needs >= {MODERATION_AP}")
 
 
-@_numeric
+@numeric_metrics
 def _clusters(m: dict) -> Evidence:
     c, h = m["clusters"]["dbscan"], m["clusters"]["hdbscan"]
     ok = c["purity"] >= PURITY and c["noise"] <= NOISE

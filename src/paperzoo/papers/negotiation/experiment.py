@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from paperzoo.core import Claim, Command, Evidence, Paper, RunContext, register
+from paperzoo.core import Claim, Command, Evidence, Paper, RunContext, numeric_metrics, register
 
 _COMMON: dict[str, Any] = {
     "data_seed": 20221218, "train_scenarios": 2000, "test_scenarios": 400, "max_turns": 10, "price_max_turns": 20,
@@ -427,25 +427,6 @@ def _pooled_summary(results: Any, names: list[str]) -> dict[str, float]:
 # ---------------------------------------------------------------- claims
 
 
-def _numeric(check: Any) -> Any:
-    """Read the strings "nan", "inf" and "-inf" of a stored record back as floats before `check`
-    (a NaN then fails every comparison: no deals, no evidence)."""
-
-    def floats(value: Any) -> Any:
-        if isinstance(value, str) and value in ("nan", "inf", "-inf"):
-            return float(value)
-        if isinstance(value, dict):
-            return {k: floats(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [floats(v) for v in value]
-        return value
-
-    def wrapped(m: dict) -> Evidence:
-        return check(floats(m))
-
-    wrapped.__name__ = check.__name__
-    return wrapped
-
 
 def _full_only(check: Any) -> Any:
     """A claim that only the full preset measures: failed as not run at quick, never held."""
@@ -457,7 +438,7 @@ def _full_only(check: Any) -> Any:
     return wrapped
 
 
-@_numeric
+@numeric_metrics
 def _rl_beats(m: dict) -> Evidence:
     d = m["rl_minus_sl_score"]
     ok = d["mean"] >= RL_MIN_GAIN and d["ci95"][0] > 0
@@ -469,7 +450,7 @@ def _rl_beats(m: dict) -> Evidence:
                     "and CI > 0")
 
 
-@_numeric
+@numeric_metrics
 def _rl_exploits(m: dict) -> Evidence:
     changes = m["rl_partner_change"]
     return Evidence(changes, bool(changes and all(c < 0 for c in changes)),
@@ -477,7 +458,7 @@ def _rl_exploits(m: dict) -> Evidence:
                     + ", ".join(f"{c:+.2f}" for c in changes) + "; needs < 0 in every seed")
 
 
-@_numeric
+@numeric_metrics
 def _rl_agrees_less(m: dict) -> Evidence:
     da, ds = m["heldout_agreement_change"], m["heldout_score_agreed_change"]
     ok = da <= AGREE_DROP and ds > 0
@@ -492,7 +473,7 @@ def _rl_agrees_less(m: dict) -> Evidence:
                     "score(agreed) > 0")
 
 
-@_numeric
+@numeric_metrics
 @_full_only
 def _rollouts_help(m: dict) -> Evidence:
     s, p = m["rollouts_minus_sl_score"], m["rollouts_minus_sl_pareto_deals"]
@@ -503,7 +484,7 @@ def _rollouts_help(m: dict) -> Evidence:
                     f"(CI {p['ci95'][0]:+.3f} to {p['ci95'][1]:+.3f}); needs both > 0 with CI > 0")
 
 
-@_numeric
+@numeric_metrics
 def _pareto(m: dict) -> Evidence:
     entries = m["pareto"]
     trained = {k: v for k, v in entries.items() if k != "random"}
@@ -516,7 +497,7 @@ def _pareto(m: dict) -> Evidence:
                     f"{PARETO_RATIO:g}x for SL, RL and each rule agent and < {RANDOM_RATIO:g}x for random")
 
 
-@_numeric
+@numeric_metrics
 def _boulware(m: dict) -> Evidence:
     b, c = m["boulware_vs_conceder"]["boulware"], m["boulware_vs_conceder"]["conceder"]
     ok = (b["score_agreed"] > c["score_agreed"] and b["length"] > c["length"]
@@ -530,7 +511,7 @@ def _boulware(m: dict) -> Evidence:
                     f"{pc['score_agreed']:.2f}, {pc['length']:.1f}, {pc['agreement']:.1%})")
 
 
-@_numeric
+@numeric_metrics
 @_full_only
 def _tradeoff(m: dict) -> Evidence:
     a = m["act_rl"]
@@ -542,7 +523,7 @@ def _tradeoff(m: dict) -> Evidence:
     return Evidence(a, bool(ok), f"ActRL vs the frozen supervised price policy — {detail}")
 
 
-@_numeric
+@numeric_metrics
 def _acts_parse(m: dict) -> Evidence:
     p = m["parse"]
     ok = all(v["round_trip"] == 1.0 and v["paraphrase_accuracy"] >= PARAPHRASE_MIN for v in p.values())
@@ -552,7 +533,7 @@ def _acts_parse(m: dict) -> Evidence:
     return Evidence(observed, bool(ok), f"{detail}; needs 100% round trip and >= {PARAPHRASE_MIN:.0%} paraphrases")
 
 
-@_numeric
+@numeric_metrics
 @_full_only
 def _drifts(m: dict) -> Evidence:
     e = m["e2e"]
