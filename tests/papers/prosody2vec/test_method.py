@@ -165,3 +165,14 @@ def test_speaker_encoder_loads_with_the_network_off():
                          env={**os.environ, "NO_PROXY": "*"}, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "(1, 256)" in out.stdout
+
+
+def test_encoder_input_is_speaker_normalised(trained, small_corpus):
+    model, _, spk, _ = trained
+    u = small_corpus.test[0]
+    expected = (u.cache["mel"] - spk.mean_mel(u.speaker)) / model.mel_std.numpy()
+    assert np.allclose(model.encoder_input(u).numpy(), expected, atol=1e-5)
+    plain = Prosody2Vec(8, 4, speaker_norm=False)
+    assert np.allclose(plain.encoder_input(u).numpy(), u.cache["mel"])  # untrained: mean 0, std 1
+    with pytest.raises(ValueError, match="speaker"):
+        Prosody2Vec(8, 4).encoder_input(u)

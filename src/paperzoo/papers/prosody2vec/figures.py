@@ -36,13 +36,13 @@ def probe_matrix(ctx: RunContext, metrics: dict) -> None:
 
     names = {"units": "units (bag of MFCC k-means)", "speaker": "speaker (GE2E per utterance)", "z": "prosody z"}
     values = np.array([[metrics["probe"][s][t]["mean"] for t in TASKS] for s in STREAMS])
-    fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    fig, ax = plt.subplots(figsize=(7.2, 3.6))
     image = ax.imshow(values, vmin=0, vmax=1, cmap="viridis")
     for i in range(len(STREAMS)):
         for j in range(len(TASKS)):
             ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center",
                     color="white" if values[i, j] < 0.6 else "black")
-    ax.set_xticks(range(len(TASKS)), [f"{t}\n(chance {metrics['chance'][t]:.2f})" for t in TASKS])
+    ax.set_xticks(range(len(TASKS)), [f"{t}\n(chance {metrics['chance'][t]:.2f})" for t in TASKS], fontsize=8)
     ax.set_yticks(range(len(STREAMS)), [names[s] for s in STREAMS])
     ax.set_title("probe UA, held-out voices (mean over seeds)")
     fig.colorbar(image, ax=ax, fraction=0.04)

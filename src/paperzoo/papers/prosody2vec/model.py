@@ -44,6 +44,11 @@ def length_regulate(hidden: torch.Tensor, durations: torch.Tensor) -> torch.Tens
 
 
 def _run_gru(gru: nn.GRU, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """A (bi)GRU over a padded batch. Packed only without autograd: the backward of a packed GRU spends a
+    third of a training step zero-filling slices, and training batches are bucketed by length, so the
+    padding the backward direction reads there is a few frames."""
+    if torch.is_grad_enabled() or bool((lengths == x.shape[1]).all()):
+        return gru(x)[0]
     packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
     out, _ = gru(packed)
     return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
@@ -81,7 +86,7 @@ class Prosody2Vec(nn.Module):
     """
 
     def __init__(self, n_units: int = 50, d_prosody: int = 16, prosody: str = "utterance", unit_dim: int = 64,
-                 channels: int = 128, frame_hidden: int = 128, noise: float = 0.1) -> None:
+                 channels: int = 128, frame_hidden: int = 128, noise: float = 0.1, speaker_norm: bool = True) -> None:
         super().__init__()
         if not isinstance(n_units, int) or n_units < 2:
             raise ValueError(f"n_units must be an int >= 2, got {n_units!r}")
@@ -90,6 +95,7 @@ class Prosody2Vec(nn.Module):
         if prosody not in PROSODY_MODES:
             raise ValueError(f"prosody must be one of {PROSODY_MODES}, got {prosody!r}")
         self.n_units, self.d_prosody, self.prosody, self.noise = n_units, d_prosody, prosody, noise
+        self.speaker_norm = speaker_norm
         self.encoder = ProsodyEncoder(d_prosody) if prosody != "none" else None
         z_dim = d_prosody if self.encoder is not None else 0
         self.unit_embedding = nn.Embedding(n_units, unit_dim)
@@ -105,6 +111,17 @@ class Prosody2Vec(nn.Module):
     # ------------------------------------------------------------------ pieces
     def normalise(self, mel: np.ndarray) -> torch.Tensor:
         return (torch.as_tensor(mel) - self.mel_mean) / self.mel_std
+
+    def encoder_input(self, utt: Utterance, speaker: Any = None) -> torch.Tensor:
+        """The prosody encoder's input: the log-mel minus its speaker's mean log-mel (`speaker_norm`, ours:
+        timbre out, prosody kept as the deviation from the speaker's average), over the training std."""
+        mel = mels(Utterances([utt]))[0]
+        if not self.speaker_norm:
+            return self.normalise(mel)
+        speaker = speaker if speaker is not None else getattr(self, "speaker_encoder", None)
+        if speaker is None:
+            raise ValueError("speaker: a speaker-normalised model needs the SpeakerEncoder it was trained with")
+        return (torch.as_tensor(mel) - torch.as_tensor(speaker.mean_mel(utt.speaker))) / self.mel_std
 
     def denormalise(self, mel: torch.Tensor) -> np.ndarray:
         return (mel * self.mel_std + self.mel_mean).detach().numpy()
@@ -139,15 +156,15 @@ class Prosody2Vec(nn.Module):
 
     # ------------------------------------------------------------------ public
     @torch.no_grad()
-    def embed(self, utts: Utterances) -> np.ndarray:
-        """(n, d_prosody) prosody codes of `utts` (no noise)."""
+    def embed(self, utts: Utterances, speaker: Any = None) -> np.ndarray:
+        """(n, d_prosody) prosody codes of `utts` (no noise); `speaker` defaults to the training one."""
         if self.encoder is None:
             raise ValueError("this model has no prosody encoder (prosody='none')")
         self.eval()
         out = []
-        spectrograms = mels(utts)
+        spectrograms = [self.encoder_input(u, speaker) for u in utts]
         for start in range(0, len(spectrograms), 32):
-            chunk = [self.normalise(m) for m in spectrograms[start:start + 32]]
+            chunk = spectrograms[start:start + 32]
             lengths = torch.tensor([len(m) for m in chunk])
             out.append(self.encoder(pad_sequence(chunk, batch_first=True), lengths).numpy())
         return np.concatenate(out)
@@ -174,7 +191,8 @@ class Prosody2Vec(nn.Module):
 # ---------------------------------------------------------------------------- training
 @dataclass
 class Example:
-    mel: torch.Tensor  # normalised (frames, 80)
+    mel: torch.Tensor  # normalised (frames, 80): the target
+    encoder_mel: torch.Tensor  # the prosody encoder's input
     tokens: torch.Tensor
     durations: torch.Tensor
     speaker: torch.Tensor
@@ -194,8 +212,9 @@ def examples(model: Prosody2Vec, utts: Utterances, units: Any, speaker: Any) -> 
     out = []
     for u, s in zip(utts, spk, strict=True):
         tokens, durations = units.encode(u)
-        out.append(Example(model.normalise(u.cache["mel"]), torch.as_tensor(tokens, dtype=torch.long),
-                           torch.as_tensor(durations, dtype=torch.long), torch.as_tensor(s)))
+        out.append(Example(model.normalise(u.cache["mel"]), model.encoder_input(u, speaker),
+                           torch.as_tensor(tokens, dtype=torch.long), torch.as_tensor(durations, dtype=torch.long),
+                           torch.as_tensor(s)))
     return out
 
 
@@ -208,7 +227,7 @@ def batch_loss(model: Prosody2Vec, batch: list[Example], train: bool,
     n_tokens = torch.tensor([len(e.tokens) for e in batch])
     durations = pad_sequence([e.durations for e in batch], batch_first=True)
     speaker = torch.stack([e.speaker for e in batch])
-    z = model.encode_prosody(mel, frames)
+    z = model.encode_prosody(pad_sequence([e.encoder_mel for e in batch], batch_first=True), frames)
     loss = torch.zeros(())
     if z is not None:
         loss = loss + z_l2 * (z ** 2).mean()

@@ -79,13 +79,18 @@ class SpeakerEncoder:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
         self.enrolled: dict[str, np.ndarray] = {}
+        self.mel_means: dict[str, np.ndarray] = {}
 
     def fit(self, utts: Utterances) -> SpeakerEncoder:
-        """Enrol every speaker in `utts` from its neutral utterances (all of them if it has none)."""
+        """Enrol every speaker in `utts` from its neutral utterances (all of them if it has none); keep each
+        speaker's mean log-mel over all its utterances (no emotion label) for the prosody encoder's input."""
+        from .features import mels
+
         if len(utts) == 0:
             raise ValueError("utts: no utterances to enrol speakers from")
         for speaker in np.unique(utts.speaker):
             own = utts.where(speaker=speaker)
+            self.mel_means[str(speaker)] = np.concatenate(mels(own)).mean(0)
             neutral = own.where(emotion="neutral")
             mean = utterance_embeddings(neutral if len(neutral) else own).mean(0)
             self.enrolled[str(speaker)] = (mean / np.linalg.norm(mean)).astype(np.float32)
@@ -99,6 +104,12 @@ class SpeakerEncoder:
         if unknown:
             raise ValueError(f"utts: speakers {unknown} are not enrolled (call fit on their utterances)")
         return np.stack([self.enrolled[str(s)] for s in utts.speaker])
+
+    def mean_mel(self, speaker: str) -> np.ndarray:
+        """The speaker's mean log-mel frame (80,) over all its enrolment utterances."""
+        if str(speaker) not in self.mel_means:
+            raise ValueError(f"speaker: {speaker!r} is not enrolled (call fit on their utterances)")
+        return self.mel_means[str(speaker)]
 
     def identify(self, wavs: list[np.ndarray]) -> list[str]:
         """The enrolled speaker nearest (cosine) to each waveform's own embedding."""
