@@ -151,7 +151,10 @@ def _ray_map(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], ctx
             for ref in ctx.track(finished(), total=len(tasks), description=description):
                 results[index[ref]] = ray.get(ref)
         except BaseException:
-            for ref in refs:  # fail now, not after the queued tasks
-                ray.cancel(ref, force=True)
+            # Fail now, not after the queued tasks. Only tasks still pending, and without force: Ray 2's
+            # driver aborts when a task it force-kills completes at the same moment.
+            _, pending = ray.wait(refs, num_returns=len(refs), timeout=0)
+            for ref in pending:
+                ray.cancel(ref)
             raise
         return results
